@@ -1,0 +1,66 @@
+"""chainrule: neural networks trained by backpropagation, written from scratch on NumPy.
+
+The engine (this package's top level): :class:`Tensor`, the functions that make and combine
+tensors, :func:`no_grad` and :func:`gradcheck`.
+"""
+
+from chainrule.autograd import Function, enable_grad, is_grad_enabled, no_grad
+from chainrule.backend import default_dtype, float32, float64, set_default_dtype
+from chainrule.backend import seed as manual_seed
+from chainrule.gradcheck import GradcheckError, gradcheck
+from chainrule.tensor import (
+    Tensor,
+    abs,
+    add,
+    arange,
+    broadcast_to,
+    clip,
+    concatenate,
+    div,
+    elu,
+    embedding,
+    exp,
+    expand_dims,
+    eye,
+    full,
+    getitem,
+    leaky_relu,
+    linspace,
+    log,
+    log_softmax,
+    logsumexp,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mul,
+    neg,
+    ones,
+    ones_like,
+    pad,
+    permute,
+    pow,
+    rand,
+    randn,
+    relu,
+    reshape,
+    sigmoid,
+    softmax,
+    softplus,
+    split,
+    sqrt,
+    squeeze,
+    stack,
+    sub,
+    sum,
+    tanh,
+    tensor,
+    transpose,
+    where,
+    zeros,
+    zeros_like,
+)
+
+__version__ = "0.1.0"

@@ -1,0 +1,221 @@
+"""The reverse-mode engine: the Function base class, the backward pass, no_grad and unbroadcast.
+
+The engine knows nothing of what a tensor holds beyond four attributes: ``_ctx`` (the Function
+that made it, None for a leaf), ``requires_grad``, ``_grad`` and ``_data``. Each Function instance
+is one node of the graph and also its own context: what ``forward`` saves on it, ``backward`` reads.
+
+Gradients flowing back are reduced to each input's shape in one place, :func:`unbroadcast`, so no
+primitive has to undo NumPy broadcasting itself.
+"""
+
+import itertools
+import operator
+
+from chainrule import backend
+from chainrule.backend import xp
+
+
+class Function:
+    """A differentiable primitive: ``forward`` on raw arrays, ``backward`` returning their gradients.
+
+    Subclasses implement::
+
+        def forward(ctx, *arrays, **options) -> array
+        def backward(ctx, grad) -> tuple of arrays (one per input, None where not needed)
+
+    The instance is the context: ``forward`` stores what ``backward`` needs on it, saving arrays
+    with :meth:`save` so the engine can release them after the backward pass. ``backward`` may
+    return gradients at the broadcast shape of the output; the engine reduces them. It must never
+    modify ``grad`` in place, since the same array may be handed to several inputs.
+    ``ctx.needs_input_grad[i]`` says whether input ``i`` wants a gradient, to skip work nobody needs.
+
+    Call a Function through ``MyFunction.apply(*tensors, **options)``.
+    """
+
+    saved = None  # the arrays passed to save(); _RELEASED once a backward pass freed them
+    sequence_number = 0  # creation order of recorded nodes, set by record(); orders the backward
+    retained = None  # the output tensor, when it asked to keep its gradient (retain_grad)
+
+    def save(ctx, *arrays):
+        ctx.saved = arrays
+
+    @classmethod
+    def apply(cls, *inputs, **options):
+        from chainrule.tensor import apply
+
+        return apply(cls, *inputs, **options)
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{self.name} backward>"
+
+
+# Numbers recorded nodes in the order they were made (see _topological_order).
+next_sequence_number = itertools.count(1).__next__
+
+_RELEASED = object()  # `saved` of a node whose buffers were freed by a backward pass.
+
+
+class _GradMode:
+    enabled = True
+
+
+def is_grad_enabled():
+    """Whether operations on tensors that require gradients are recorded for backward."""
+    return _GradMode.enabled
+
+
+class no_grad:
+    """Context manager (and decorator) inside which nothing builds a graph.
+
+    Results made inside have ``requires_grad=False``. Grad mode is one process-wide switch, so
+    use it from one thread at a time.
+    """
+
+    def __enter__(self):
+        self._previous = _GradMode.enabled
+        _GradMode.enabled = False
+
+    def __exit__(self, *exc_info):
+        _GradMode.enabled = self._previous
+
+    def __call__(self, function):
+        import functools
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with no_grad():
+                return function(*args, **kwargs)
+
+        return wrapper
+
+
+class enable_grad(no_grad):
+    """Context manager that turns recording back on inside a :class:`no_grad` block."""
+
+    def __enter__(self):
+        self._previous = _GradMode.enabled
+        _GradMode.enabled = True
+
+
+def unbroadcast(grad, shape, node, position):
+    """Sums ``grad`` over the axes that broadcasting added or stretched so it has ``shape``.
+
+    Raises:
+        RuntimeError: when no such reduction exists, naming the op and both shapes.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra >= 0:
+        axes = tuple(range(extra)) + tuple(
+            extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
+        )
+        if axes:
+            grad = grad.sum(axis=axes, keepdims=True)
+            if extra:
+                grad = grad.reshape(grad.shape[extra:])
+        if grad.shape == shape:
+            return grad
+    raise RuntimeError(
+        f"{node.name}.backward returned a gradient of shape {tuple(grad.shape)} for input "
+        f"{position}, which has shape {tuple(shape)}: expected that shape or one that broadcasts to it"
+    )
+
+
+def backward(root, grad=None, retain_graph=False):
+    """Runs the backward pass from ``root``, accumulating into the ``.grad`` of every leaf.
+
+    Args:
+        root: the tensor to differentiate (usually a scalar loss).
+        grad: the gradient of some final scalar with respect to ``root``; may be omitted only when
+            ``root`` has a single element, where it defaults to 1.
+        retain_graph: keep the buffers saved for backward so a second backward can run.
+
+    Leaf gradients accumulate (``leaf.grad += ...``): call ``zero_grad()`` between steps.
+    """
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require grad and has no graph; create the inputs with "
+            "requires_grad=True (and outside no_grad()) to differentiate through them"
+        )
+    data = root._data
+    if grad is None:
+        if data.size != 1:
+            raise RuntimeError(
+                f"backward: a gradient can be implied only for a single-element output; this one has "
+                f"shape {tuple(data.shape)}, so pass grad= an array of that shape"
+            )
+        grad = xp.ones(data.shape, dtype=data.dtype)
+    else:
+        grad = backend.as_array(getattr(grad, "_data", grad), where="backward(grad=...)")
+        if grad.shape != data.shape:
+            raise ValueError(
+                f"backward: grad must have the output's shape {tuple(data.shape)}, "
+                f"received shape {tuple(grad.shape)}"
+            )
+        grad = grad.astype(data.dtype, copy=False)
+
+    node = root._ctx
+    if node is None:  # differentiating a leaf with respect to itself
+        _accumulate_leaf(root, grad)
+        return
+
+    grads = {node: grad}
+    for node in _topological_order(node):
+        grad = grads.pop(node)
+        if node.saved is _RELEASED:
+            raise RuntimeError(
+                f"backward: trying to backward through {node.name} a second time, after its saved "
+                "buffers were freed; pass retain_graph=True to the first backward to keep them"
+            )
+        if node.retained is not None:
+            _accumulate_leaf(node.retained, grad)
+        input_grads = node.backward(grad)
+        if not retain_graph:
+            node.saved = _RELEASED
+        for tensor, input_grad in zip(node.inputs, input_grads):
+            if input_grad is None or not tensor._requires_grad:
+                continue
+            if input_grad.shape != tensor._data.shape:
+                input_grad = unbroadcast(input_grad, tensor._data.shape, node, node.inputs.index(tensor))
+            creator = tensor._ctx
+            if creator is None:
+                _accumulate_leaf(tensor, input_grad)
+            elif creator in grads:
+                grads[creator] = grads[creator] + input_grad
+            else:
+                grads[creator] = input_grad
+
+
+def _accumulate_leaf(tensor, grad):
+    if tensor._grad is None:
+        # A copy: the same array may reach several leaves, and `+=` below must not alias them.
+        tensor._grad = grad.astype(tensor._data.dtype, copy=True)
+    else:
+        tensor._grad += grad
+
+
+def _topological_order(root):
+    """The nodes reachable from ``root``, each before every node it depends on. Iterative.
+
+    Every node's inputs were made before it, so sorting by creation number, newest first, is a
+    topological order (PyTorch orders its backward the same way): one reachability walk and one
+    sort, with no recursion however long the graph.
+    """
+    nodes = [root]
+    seen = {root}
+    for node in nodes:  # the list grows while it is walked: a breadth-first reachability pass
+        for tensor in node.inputs:
+            creator = tensor._ctx
+            if creator is not None and creator not in seen:
+                seen.add(creator)
+                nodes.append(creator)
+    nodes.sort(key=_sequence_number, reverse=True)
+    return nodes
+
+
+_sequence_number = operator.attrgetter("sequence_number")

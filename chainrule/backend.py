@@ -1,0 +1,153 @@
+"""The array backend: the one module that imports NumPy.
+
+Everything that touches the array library goes through here: the array module ``xp``, the dtype
+policy (float32 by default, float64 supported end to end), the random generator, and the few numeric
+helpers that need to know about the array library (scatter-add, an exponential that never
+underflows). A CuPy backend would replace this module and nothing else.
+"""
+
+import numpy as xp
+
+ndarray = xp.ndarray
+
+float32 = xp.dtype("float32")
+float64 = xp.dtype("float64")
+FLOAT_DTYPES = (float32, float64)
+
+_default_dtype = float32
+_rng = xp.random.default_rng()
+
+
+def default_dtype():
+    """Returns the dtype given to floating data that names none (float32 unless changed)."""
+    return _default_dtype
+
+
+def set_default_dtype(dtype):
+    """Sets the dtype given to floating data that names none.
+
+    Args:
+        dtype: ``"float32"`` or ``"float64"`` (or the matching NumPy dtype).
+
+    Raises:
+        ValueError: for any other dtype.
+    """
+    global _default_dtype
+    _default_dtype = float_dtype(dtype, "set_default_dtype")
+
+
+def float_dtype(dtype, where):
+    """Resolves ``dtype`` to float32 or float64, or raises a ValueError naming ``where``."""
+    try:
+        resolved = xp.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved not in FLOAT_DTYPES:
+        raise ValueError(f"{where}: expected dtype float32 or float64, received {dtype!r}")
+    return resolved
+
+
+def is_floating(dtype):
+    return dtype.kind == "f"
+
+
+def as_array(data, dtype=None, where="tensor"):
+    """Converts ``data`` to an array of a dtype chainrule supports, without copying when possible.
+
+    Python floats (and lists of them) take the default dtype; NumPy float arrays keep float32 or
+    float64; integers and booleans keep their kind. ``dtype`` overrides all of that.
+
+    Raises:
+        TypeError: for data that is not numeric (objects, strings, complex numbers) or float16.
+    """
+    if dtype is not None:
+        dtype = xp.dtype(dtype)
+    if isinstance(data, ndarray):
+        array = data
+    else:
+        try:
+            array = xp.asarray(data)
+        except (ValueError, TypeError) as error:
+            raise TypeError(
+                f"{where}: expected numeric data (a number, a nested list of numbers or an array), "
+                f"received {type(data).__name__}: {error}"
+            ) from None
+        if dtype is None and array.dtype == float64 and not isinstance(data, xp.generic):
+            array = array.astype(_default_dtype)
+    kind = array.dtype.kind
+    if kind not in "biuf" or (kind == "f" and array.dtype not in FLOAT_DTYPES):
+        raise TypeError(
+            f"{where}: expected bool, integer, float32 or float64 data, "
+            f"received an array of dtype {array.dtype}"
+        )
+    if dtype is not None and array.dtype != dtype:
+        if dtype.kind not in "biuf" or (dtype.kind == "f" and dtype not in FLOAT_DTYPES):
+            raise TypeError(f"{where}: expected dtype bool, integer, float32 or float64, received {dtype}")
+        array = array.astype(dtype)
+    return array
+
+
+# --- random numbers -------------------------------------------------------------------------------
+
+
+def seed(value):
+    """Re-seeds the generator behind every random number chainrule draws."""
+    global _rng
+    _rng = xp.random.default_rng(value)
+
+
+def rng():
+    """The generator behind every random number chainrule draws (re-created by :func:`seed`)."""
+    return _rng
+
+
+def get_rng_state():
+    """The generator's state, a dict of plain values, for checkpoints."""
+    return _rng.bit_generator.state
+
+
+def set_rng_state(state):
+    _rng.bit_generator.state = state
+
+
+# --- numeric helpers ------------------------------------------------------------------------------
+
+
+def exp_nonpositive(x):
+    """``exp(x)`` for ``x <= 0`` that returns exact zeros instead of raising the underflow flag.
+
+    NOTE: below log(smallest normal) the true value is subnormal or zero; NumPy would set the
+    underflow flag (an error under ``np.errstate(all="raise")``), so those entries are written as 0.
+    """
+    cut = _LOG_TINY[x.dtype] if x.dtype in _LOG_TINY else _LOG_TINY[float64]
+    out = xp.zeros(x.shape, dtype=xp.result_type(x, float32))
+    return xp.exp(x, out=out, where=x > cut)
+
+
+_LOG_TINY = {dtype: float(xp.log(xp.finfo(dtype).tiny)) for dtype in FLOAT_DTYPES}
+
+
+def scatter_add(shape, index, values, dtype):
+    """Returns zeros of ``shape`` with ``values`` added at ``index``; repeated indices accumulate.
+
+    ``index`` is anything NumPy accepts in ``a[index]``. The common case of one integer array
+    selecting rows (an embedding lookup) is a single flat ``bincount`` per column block, which is
+    much faster than ``np.add.at``.
+    """
+    out = xp.zeros(shape, dtype=dtype)
+    if isinstance(index, ndarray) and index.dtype.kind in "iu":
+        rows = index.reshape(-1)
+        if rows.size and (rows.min() < -shape[0] or rows.max() >= shape[0]):
+            raise IndexError(f"index out of range for axis 0 of size {shape[0]}")
+        rows = xp.where(rows < 0, rows + shape[0], rows)
+        width = 1
+        for n in shape[1:]:
+            width *= n
+        flat = values.reshape(rows.size, width)
+        # One bincount over (row, column) pairs: row * width + column.
+        keys = (rows[:, None] * width + xp.arange(width)).reshape(-1)
+        sums = xp.bincount(keys, weights=flat.reshape(-1), minlength=shape[0] * width)
+        out += sums.reshape(shape).astype(dtype, copy=False)
+        return out
+    xp.add.at(out, index, values)
+    return out

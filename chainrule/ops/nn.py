@@ -1,0 +1,62 @@
+"""Numerically delicate primitives of neural networks, fused for stability and cost."""
+
+from chainrule.autograd import Function
+from chainrule.backend import exp_nonpositive, xp
+
+
+def _shifted(x, axis):
+    # NOTE: subtracting the maximum first keeps exp() at most 1, so nothing overflows; exp of what
+    # is left is taken with exp_nonpositive so far-below-max entries give exact 0 without underflow.
+    m = xp.max(x, axis=axis, keepdims=True)
+    return x - m, m
+
+
+class Softmax(Function):
+    """z = exp(x) / sum(exp(x)) over axis;  dz/dx . grad = z * (grad - sum(grad * z))"""
+
+    def forward(ctx, x, axis):
+        e = exp_nonpositive(_shifted(x, axis)[0])
+        z = e / e.sum(axis=axis, keepdims=True)
+        ctx.save(z)
+        ctx.axis = axis
+        return z
+
+    def backward(ctx, grad):
+        z = ctx.saved[0]
+        return (z * (grad - (grad * z).sum(axis=ctx.axis, keepdims=True)),)
+
+
+class LogSoftmax(Function):
+    """z = x - logsumexp(x) over axis;  dz/dx . grad = grad - softmax(x) * sum(grad)"""
+
+    def forward(ctx, x, axis):
+        shifted = _shifted(x, axis)[0]
+        z = shifted - xp.log(exp_nonpositive(shifted).sum(axis=axis, keepdims=True))
+        ctx.save(z)
+        ctx.axis = axis
+        return z
+
+    def backward(ctx, grad):
+        z = ctx.saved[0]
+        return (grad - exp_nonpositive(z) * grad.sum(axis=ctx.axis, keepdims=True),)
+
+
+class LogSumExp(Function):
+    """z = log(sum(exp(x))) over axis;  dz/dx = softmax(x) = exp(x - z)"""
+
+    def forward(ctx, x, axis, keepdims):
+        shifted, m = _shifted(x, axis)
+        z = m + xp.log(exp_nonpositive(shifted).sum(axis=axis, keepdims=True))  # keepdims shape
+        ctx.save(x, z)
+        ctx.axis = axis
+        if keepdims:
+            return z
+        return z.reshape([n for i, n in enumerate(z.shape) if i not in _axes(axis, z.ndim)])
+
+    def backward(ctx, grad):
+        x, z = ctx.saved
+        return (grad.reshape(z.shape) * exp_nonpositive(x - z),)
+
+
+def _axes(axis, ndim):
+    return range(ndim) if axis is None else axis

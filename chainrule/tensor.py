@@ -1,0 +1,1030 @@
+"""Tensor, the functions that make tensors, and every operation composed from the primitives.
+
+A Tensor wraps one array. An operation on tensors runs a primitive's ``forward`` on their arrays
+and, when any input requires a gradient (and grad mode is on), records the primitive as the
+result's ``_ctx`` so that ``backward()`` can walk the graph back.
+
+Mixing in other values follows one rule: a Python number stays a Python number (NumPy keeps the
+tensor's dtype for it), and a NumPy array or nested list becomes a constant tensor, with floating
+data taking the floating dtype of the tensor it meets. Two tensors of different dtypes meet at the
+wider floating dtype (float32 with float64 gives float64; an integer tensor with a float32 tensor
+gives float32), as in PyTorch.
+"""
+
+import builtins
+import math
+import numbers
+
+from chainrule import autograd, backend
+from chainrule.autograd import _GradMode, next_sequence_number
+from chainrule.backend import as_array, ndarray, xp
+from chainrule.ops import elementwise, linalg, movement, nn, reduce
+
+
+class _Constant:
+    """Stands in ``ctx.inputs`` for an input that is not a tensor (a Python number)."""
+
+    _ctx = None
+    _requires_grad = False
+
+
+_CONSTANT = _Constant()
+
+
+def apply(fn, *inputs, **options):
+    """Runs the primitive ``fn`` on ``inputs`` (tensors or Python numbers) and records it if needed.
+
+    Returns:
+        A new Tensor holding the result; it requires grad, and remembers the primitive, when some
+        input requires grad and grad mode is on.
+    """
+    arrays = []
+    needs_input_grad = []
+    all_tensors = True
+    for value in inputs:
+        if isinstance(value, Tensor):
+            arrays.append(value._data)
+            needs_input_grad.append(value._requires_grad)
+        else:
+            arrays.append(value)
+            needs_input_grad.append(False)
+            all_tensors = False
+    ctx = fn()
+    data = ctx.forward(*arrays, **options)
+    if True in needs_input_grad and _GradMode.enabled:
+        if not all_tensors:
+            inputs = tuple(v if isinstance(v, Tensor) else _CONSTANT for v in inputs)
+        return _recorded(data, ctx, inputs, needs_input_grad)
+    return _result(data)
+
+
+# The two functions below are apply() for the hot cases (one tensor; two tensors or a tensor and a
+# number, without options), written out because they run for every operation of a training step.
+
+
+def _apply_unary(fn, x):
+    ctx = fn()
+    data = ctx.forward(x._data)
+    if x._requires_grad and _GradMode.enabled:
+        return _recorded(data, ctx, (x,), (True,))
+    return _result(data)
+
+
+def _apply_binary(fn, x, y):
+    if not isinstance(x, Tensor):  # a number on the left: 2.0 ** t
+        return apply(fn, x, y)
+    ctx = fn()
+    if isinstance(y, Tensor):
+        data = ctx.forward(x._data, y._data)
+        needs = (x._requires_grad, y._requires_grad)
+    else:
+        data = ctx.forward(x._data, y)
+        needs = (x._requires_grad, False)
+        y = _CONSTANT
+    if (needs[0] or needs[1]) and _GradMode.enabled:
+        return _recorded(data, ctx, (x, y), needs)
+    return _result(data)
+
+
+def _result(data):
+    out = Tensor.__new__(Tensor)
+    # NOTE: NumPy returns scalars rather than 0-d arrays from some operations on 0-d arrays.
+    out._data = data if data.__class__ is ndarray else xp.asarray(data)
+    out._grad = out._ctx = out.name = None
+    out._requires_grad = False
+    return out
+
+
+def _recorded(data, ctx, inputs, needs_input_grad):
+    ctx.sequence_number = next_sequence_number()
+    ctx.inputs = inputs
+    ctx.needs_input_grad = needs_input_grad
+    out = Tensor.__new__(Tensor)
+    out._data = data if data.__class__ is ndarray else xp.asarray(data)
+    out._grad = out.name = None
+    out._ctx = ctx
+    out._requires_grad = True
+    return out
+
+
+class Tensor:
+    """An n-dimensional array that records the operations applied to it, for backpropagation.
+
+    Args:
+        data: a number, a nested list or an array. Python floats take the default dtype
+            (float32); NumPy arrays keep float32 or float64; integers and booleans keep their kind.
+        dtype: the dtype to convert to, if any.
+        requires_grad: whether to compute the gradient of results with respect to this tensor.
+            Only floating tensors can require gradients.
+
+    Attributes:
+        data: the array (assignable).
+        grad: the gradient accumulated by ``backward()``, an array of ``data``'s shape, or None.
+        requires_grad: whether gradients flow to this tensor.
+        name: an optional label, used when printing graphs.
+    """
+
+    __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "name", "__weakref__")
+
+    # NOTE: NumPy must not treat a Tensor as an array in `ndarray + tensor`; this makes NumPy
+    # return NotImplemented so Python calls Tensor.__radd__ and the graph is recorded.
+    __array_ufunc__ = None
+    __hash__ = object.__hash__
+
+    def __init__(self, data, dtype=None, requires_grad=False):
+        if isinstance(data, Tensor):
+            data = data._data
+        self._data = as_array(data, dtype, where="Tensor")
+        self._grad = None
+        self._ctx = None
+        self.name = None
+        self._requires_grad = False
+        self.requires_grad = requires_grad
+
+    # --- attributes ---------------------------------------------------------------------------
+
+    @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        array = as_array(value._data if isinstance(value, Tensor) else value, where="Tensor.data")
+        if self._requires_grad and not backend.is_floating(array.dtype):
+            raise TypeError(
+                f"Tensor.data: this tensor requires grad, so its data must be float32 or float64; "
+                f"received dtype {array.dtype}"
+            )
+        self._data = array
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            value = as_array(value._data if isinstance(value, Tensor) else value, where="Tensor.grad")
+            if value.shape != self._data.shape:
+                raise ValueError(
+                    f"Tensor.grad: expected an array of the tensor's shape {self.shape}, "
+                    f"received shape {tuple(value.shape)}"
+                )
+        self._grad = value
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        flag = bool(flag)
+        if self._ctx is not None and not flag:
+            raise RuntimeError(
+                "requires_grad: only leaf tensors can stop requiring grad; use detach() to get a "
+                "tensor outside the graph"
+            )
+        if flag and not backend.is_floating(self._data.dtype):
+            raise TypeError(
+                f"requires_grad: only float32 or float64 tensors can require gradients, "
+                f"this one has dtype {self._data.dtype}"
+            )
+        self._requires_grad = flag
+
+    def requires_grad_(self, flag=True):
+        """Sets ``requires_grad`` in place and returns the tensor."""
+        self.requires_grad = flag
+        return self
+
+    @property
+    def shape(self):
+        return self._data.shape
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    @property
+    def size(self):
+        return self._data.size
+
+    @property
+    def dtype(self):
+        return self._data.dtype
+
+    @property
+    def is_leaf(self):
+        """True for tensors made by the user rather than by an operation that records gradients."""
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        """The primitive that made this tensor (a graph node), or None for a leaf."""
+        return self._ctx
+
+    # --- autograd -----------------------------------------------------------------------------
+
+    def backward(self, grad=None, retain_graph=False):
+        """Computes the gradient of this tensor with respect to every leaf that requires grad.
+
+        Gradients accumulate into each leaf's ``.grad`` (``+=``); call ``zero_grad()`` between
+        steps. The buffers saved for backward are freed afterwards unless ``retain_graph=True``.
+
+        Args:
+            grad: the gradient with respect to this tensor; needed unless it has one element.
+            retain_graph: keep the graph's saved buffers for another backward pass.
+
+        Raises:
+            RuntimeError: for a non-scalar tensor without ``grad``, a tensor that does not require
+                grad, or a second backward through a freed graph.
+        """
+        autograd.backward(self, grad, retain_graph)
+
+    def zero_grad(self):
+        """Resets the accumulated gradient (to None)."""
+        self._grad = None
+
+    def retain_grad(self):
+        """Keeps this non-leaf tensor's gradient in ``.grad`` during ``backward()``."""
+        if self._ctx is not None:
+            self._ctx.retained = self
+
+    def detach(self):
+        """A new leaf tensor sharing this one's data, outside the graph."""
+        out = Tensor.__new__(Tensor)
+        out._data, out._grad, out._ctx, out.name, out._requires_grad = self._data, None, None, None, False
+        return out
+
+    def numpy(self):
+        """The underlying array (shared, not copied)."""
+        return self._data
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise ValueError(
+                f"item: only a tensor with one element converts to a Python number, "
+                f"this one has shape {self.shape}"
+            )
+        return self._data.item()
+
+    def astype(self, dtype):
+        """This tensor converted to ``dtype``; differentiable between floating dtypes."""
+        dtype = xp.dtype(dtype)
+        if dtype == self._data.dtype:
+            return self
+        as_array(xp.zeros(0, dtype=self._data.dtype), dtype, where="astype")  # validates dtype
+        return apply(elementwise.Cast, self, dtype=dtype)
+
+    # --- Python protocol ----------------------------------------------------------------------
+
+    def __repr__(self):
+        body = xp.array2string(self._data, separator=", ", prefix="tensor(")
+        extras = []
+        if self._data.dtype != backend.default_dtype() and self._data.dtype.kind == "f":
+            extras.append(f"dtype={self._data.dtype}")
+        elif self._data.dtype.kind != "f":
+            extras.append(f"dtype={self._data.dtype}")
+        if self._ctx is not None:
+            extras.append(f"grad_fn={self._ctx.name}")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None:
+            return self._data.astype(dtype, copy=bool(copy))
+        return self._data.copy() if copy else self._data
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()"
+            )
+        return bool(self._data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
+            raise TypeError("only one-element integer tensors can be used as an index")
+        return int(self._data)
+
+    # --- operators ----------------------------------------------------------------------------
+
+    def __add__(self, other):
+        if other.__class__ is Tensor and other._data.dtype == self._data.dtype:
+            return _apply_binary(elementwise.Add, self, other)
+        return add(self, other)
+
+    def __radd__(self, other):
+        return add(other, self)
+
+    def __sub__(self, other):
+        return sub(self, other)
+
+    def __rsub__(self, other):
+        return sub(other, self)
+
+    def __mul__(self, other):
+        if other.__class__ is Tensor and other._data.dtype == self._data.dtype:
+            return _apply_binary(elementwise.Mul, self, other)
+        return mul(self, other)
+
+    def __rmul__(self, other):
+        return mul(other, self)
+
+    def __truediv__(self, other):
+        if other.__class__ is Tensor and other._data.dtype == self._data.dtype:
+            return _apply_binary(elementwise.Div, self, other)
+        return div(self, other)
+
+    def __rtruediv__(self, other):
+        return div(other, self)
+
+    def __pow__(self, other):
+        return pow(self, other)
+
+    def __rpow__(self, other):
+        return pow(other, self)
+
+    def __matmul__(self, other):
+        return matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return matmul(other, self)
+
+    def __neg__(self):
+        return _apply_unary(elementwise.Neg, self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return abs(self)
+
+    def __getitem__(self, index):
+        return getitem(self, index)
+
+    def __lt__(self, other):
+        return _compare(xp.less, self, other)
+
+    def __le__(self, other):
+        return _compare(xp.less_equal, self, other)
+
+    def __gt__(self, other):
+        return _compare(xp.greater, self, other)
+
+    def __ge__(self, other):
+        return _compare(xp.greater_equal, self, other)
+
+    def __eq__(self, other):
+        return _compare(xp.equal, self, other)
+
+    def __ne__(self, other):
+        return _compare(xp.not_equal, self, other)
+
+    # --- methods mirroring the functions below -------------------------------------------------
+
+    def exp(self):
+        return exp(self)
+
+    def log(self):
+        return log(self)
+
+    def sqrt(self):
+        return sqrt(self)
+
+    def abs(self):
+        return abs(self)
+
+    def tanh(self):
+        return tanh(self)
+
+    def sigmoid(self):
+        return sigmoid(self)
+
+    def relu(self):
+        return relu(self)
+
+    def softplus(self):
+        return softplus(self)
+
+    def softmax(self, axis=-1):
+        return softmax(self, axis)
+
+    def log_softmax(self, axis=-1):
+        return log_softmax(self, axis)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        return logsumexp(self, axis, keepdims)
+
+    def clip(self, min=None, max=None):
+        return clip(self, min, max)
+
+    def sum(self, axis=None, keepdims=False):
+        return sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return max(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return min(self, axis, keepdims)
+
+    def any(self):
+        return bool(self._data.any())
+
+    def all(self):
+        return bool(self._data.all())
+
+    def reshape(self, *shape):
+        return reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+
+    def flatten(self):
+        return reshape(self, (-1,))
+
+    def transpose(self, *axes):
+        return transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else (axes or None))
+
+    def permute(self, *axes):
+        return transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes)
+
+    @property
+    def T(self):
+        return transpose(self)
+
+    def squeeze(self, axis=None):
+        return squeeze(self, axis)
+
+    def expand_dims(self, axis):
+        return expand_dims(self, axis)
+
+    unsqueeze = expand_dims
+
+    def broadcast_to(self, shape):
+        return broadcast_to(self, shape)
+
+
+# --- making tensors -------------------------------------------------------------------------------
+
+
+def tensor(data, dtype=None, requires_grad=False):
+    """Makes a leaf tensor from a number, nested list, array or tensor. See :class:`Tensor`."""
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def _shape_of(shape, where):
+    if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
+        shape = shape[0]
+    try:
+        shape = tuple(int(n) for n in shape)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where}: expected a shape of integers, received {shape!r}") from None
+    if any(n < 0 for n in shape):
+        raise ValueError(f"{where}: dimensions must be non-negative, received shape {shape}")
+    return shape
+
+
+def _float_dtype(dtype, where):
+    return backend.default_dtype() if dtype is None else backend.float_dtype(dtype, where)
+
+
+def zeros(*shape, dtype=None, requires_grad=False):
+    """A tensor of zeros; ``shape`` as separate integers or one tuple."""
+    dtype = backend.default_dtype() if dtype is None else dtype
+    return Tensor(xp.zeros(_shape_of(shape, "zeros"), dtype=dtype), requires_grad=requires_grad)
+
+
+def ones(*shape, dtype=None, requires_grad=False):
+    """A tensor of ones; ``shape`` as separate integers or one tuple."""
+    dtype = backend.default_dtype() if dtype is None else dtype
+    return Tensor(xp.ones(_shape_of(shape, "ones"), dtype=dtype), requires_grad=requires_grad)
+
+
+def full(shape, value, dtype=None, requires_grad=False):
+    """A tensor of ``shape`` filled with ``value``."""
+    dtype = backend.default_dtype() if dtype is None else dtype
+    return Tensor(xp.full(_shape_of((shape,), "full"), value, dtype=dtype), requires_grad=requires_grad)
+
+
+def zeros_like(x, dtype=None, requires_grad=False):
+    return zeros(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
+
+
+def ones_like(x, dtype=None, requires_grad=False):
+    return ones(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
+
+
+def randn(*shape, dtype=None, requires_grad=False):
+    """Standard normal samples from the backend generator (see ``chainrule.manual_seed``)."""
+    dtype = _float_dtype(dtype, "randn")
+    data = backend.rng().standard_normal(_shape_of(shape, "randn"), dtype=dtype)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def rand(*shape, dtype=None, requires_grad=False):
+    """Uniform samples in [0, 1) from the backend generator."""
+    dtype = _float_dtype(dtype, "rand")
+    data = backend.rng().random(_shape_of(shape, "rand"), dtype=dtype)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
+    """Evenly spaced values in [start, stop), as ``np.arange``; integers unless a bound is a float."""
+    if stop is None:
+        start, stop = 0, start
+    if dtype is None and all(isinstance(v, numbers.Integral) for v in (start, stop, step)):
+        dtype = xp.int64
+    dtype = backend.default_dtype() if dtype is None else dtype
+    return Tensor(xp.arange(start, stop, step, dtype=dtype), requires_grad=requires_grad)
+
+
+def linspace(start, stop, num=50, dtype=None, requires_grad=False):
+    """``num`` evenly spaced values from ``start`` to ``stop`` inclusive."""
+    dtype = _float_dtype(dtype, "linspace")
+    return Tensor(xp.linspace(start, stop, num, dtype=dtype), requires_grad=requires_grad)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False):
+    """An identity matrix of shape (n, m or n)."""
+    dtype = _float_dtype(dtype, "eye")
+    return Tensor(xp.eye(n, m, dtype=dtype), requires_grad=requires_grad)
+
+
+# --- operands -------------------------------------------------------------------------------------
+
+_PYTHON_NUMBERS = (int, float, bool)
+
+
+def _as_tensor(value, like=None, where="operand"):
+    """``value`` as a constant tensor; floating data takes ``like``'s floating dtype."""
+    if isinstance(value, Tensor):
+        return value
+    array = as_array(value, where=where)
+    if like is not None and array.dtype.kind == "f" and like._data.dtype.kind == "f":
+        array = array.astype(like._data.dtype, copy=False)
+    return Tensor(array)
+
+
+def _operands(x, y, where):
+    """``x`` and ``y`` ready for a binary primitive: tensors of one dtype, or a tensor and a number.
+
+    See the module docstring for the rule.
+    """
+    if isinstance(x, Tensor):
+        if isinstance(y, Tensor):
+            dx, dy = x._data.dtype, y._data.dtype
+            if dx is dy or dx == dy:
+                return x, y
+            return _promote(x, y)
+        return _with_number(x, y, where, number_first=False)
+    if isinstance(y, Tensor):
+        return _with_number(y, x, where, number_first=True)
+    return _operands(_as_tensor(x, where=where), y, where)
+
+
+def _with_number(t, value, where, number_first):
+    if type(value) in _PYTHON_NUMBERS or isinstance(value, xp.generic) and value.ndim == 0:
+        if isinstance(value, xp.generic):
+            # NOTE: an np.float64 scalar would promote a float32 array to float64; a Python float
+            # keeps the array's dtype.
+            value = value.item()
+        if isinstance(value, float) and t._data.dtype.kind != "f":
+            t = t.astype(backend.default_dtype())
+    elif isinstance(value, numbers.Number) and not isinstance(value, numbers.Real):
+        raise TypeError(f"{where}: complex numbers are not supported, received {value!r}")
+    else:
+        value = _as_tensor(value, like=t, where=where)
+        t, value = _operands(t, value, where)
+    return (value, t) if number_first else (t, value)
+
+
+def _promote(x, y):
+    dx, dy = x._data.dtype, y._data.dtype
+    if dx.kind == "f" and dy.kind == "f":
+        target = xp.promote_types(dx, dy)
+    elif dx.kind == "f":
+        target = dx
+    elif dy.kind == "f":
+        target = dy
+    else:
+        target = xp.promote_types(dx, dy)
+    return x.astype(target), y.astype(target)
+
+
+def _floating(x, where):
+    """``x`` as a floating tensor: the transcendental functions have no integer version."""
+    if x.__class__ is Tensor and x._data.dtype.kind == "f":
+        return x
+    if not isinstance(x, Tensor):
+        x = _as_tensor(x, where=where)
+    if x._data.dtype.kind != "f":
+        x = x.astype(backend.default_dtype())
+    return x
+
+
+def _compare(ufunc, x, y):
+    x, y = _operands(x, y, ufunc.__name__)
+    x = x._data if isinstance(x, Tensor) else x
+    y = y._data if isinstance(y, Tensor) else y
+    return Tensor(xp.asarray(ufunc(x, y)))
+
+
+def _axis_tuple(axis, ndim, where):
+    """Normalizes ``axis`` (None, an int or a sequence of ints) to None or sorted non-negative ints."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    normalized = []
+    for a in axes:
+        if not isinstance(a, numbers.Integral) or not -ndim <= a < ndim:
+            raise ValueError(f"{where}: axis {a!r} is out of range for a tensor with {ndim} dimensions")
+        normalized.append(int(a) % ndim)
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"{where}: repeated axis in {axis!r}")
+    return tuple(sorted(normalized))
+
+
+def _axis(axis, ndim, where):
+    """Normalizes a single ``axis`` to a non-negative int."""
+    if not isinstance(axis, numbers.Integral) or not -ndim <= axis < ndim:
+        raise ValueError(f"{where}: axis {axis!r} is out of range for a tensor with {ndim} dimensions")
+    return int(axis) % ndim
+
+
+# --- arithmetic -----------------------------------------------------------------------------------
+
+
+def add(x, y):
+    """x + y, with broadcasting."""
+    return _apply_binary(elementwise.Add, *_operands(x, y, "add"))
+
+
+def sub(x, y):
+    """x - y, composed as x + (-y)."""
+    x, y = _operands(x, y, "sub")
+    if isinstance(y, Tensor):
+        return apply(elementwise.Add, x, apply(elementwise.Neg, y))
+    return apply(elementwise.Add, x, -y)
+
+
+def mul(x, y):
+    """x * y, with broadcasting."""
+    return _apply_binary(elementwise.Mul, *_operands(x, y, "mul"))
+
+
+def div(x, y):
+    """x / y (true division), with broadcasting. Integer tensors divide as floats."""
+    x, y = _operands(x, y, "div")
+    if isinstance(x, Tensor) and x._data.dtype.kind != "f":
+        x = x.astype(backend.default_dtype())
+    if isinstance(y, Tensor) and y._data.dtype.kind != "f":
+        y = y.astype(x._data.dtype if isinstance(x, Tensor) else backend.default_dtype())
+    return apply(elementwise.Div, x, y)
+
+
+def neg(x):
+    """-x."""
+    return apply(elementwise.Neg, _as_tensor(x, where="neg"))
+
+
+def pow(x, y):
+    """x ** y; ``y`` may be a number or a tensor (then both gradients flow)."""
+    return _apply_binary(elementwise.Pow, *_operands(x, y, "pow"))
+
+
+def exp(x):
+    """e ** x."""
+    return _apply_unary(elementwise.Exp, _floating(x, "exp"))
+
+
+def log(x):
+    """The natural logarithm."""
+    return _apply_unary(elementwise.Log, _floating(x, "log"))
+
+
+def sqrt(x):
+    """The square root."""
+    return _apply_unary(elementwise.Sqrt, _floating(x, "sqrt"))
+
+
+def abs(x):
+    """|x|; its gradient at 0 is 0."""
+    return _apply_unary(elementwise.Abs, _as_tensor(x, where="abs"))
+
+
+def maximum(x, y):
+    """The elementwise maximum; ties share the gradient evenly."""
+    return _apply_binary(elementwise.Maximum, *_operands(x, y, "maximum"))
+
+
+def minimum(x, y):
+    """The elementwise minimum; ties share the gradient evenly."""
+    return _apply_binary(elementwise.Minimum, *_operands(x, y, "minimum"))
+
+
+def clip(x, min=None, max=None):
+    """``x`` limited to [min, max] (either bound may be None), composed of maximum and minimum."""
+    if min is None and max is None:
+        raise ValueError("clip: expected at least one of min and max, received neither")
+    if min is not None:
+        x = maximum(x, min)
+    if max is not None:
+        x = minimum(x, max)
+    return x
+
+
+def where(condition, x, y):
+    """``x`` where ``condition`` is true, else ``y``; gradients flow to the branch that was taken."""
+    condition = condition._data if isinstance(condition, Tensor) else as_array(condition, where="where")
+    if condition.dtype != xp.bool_:
+        raise TypeError(f"where: expected a boolean condition, received dtype {condition.dtype}")
+    x, y = _operands(x, y, "where")
+    return apply(elementwise.Where, condition, x, y)
+
+
+# --- activations ----------------------------------------------------------------------------------
+
+
+def tanh(x):
+    return _apply_unary(elementwise.Tanh, _floating(x, "tanh"))
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)), finite and warning-free for any finite x."""
+    return _apply_unary(elementwise.Sigmoid, _floating(x, "sigmoid"))
+
+
+def relu(x):
+    """max(x, 0); its gradient at 0 is 0."""
+    return _apply_unary(elementwise.Relu, _as_tensor(x, where="relu"))
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x for x > 0, else ``negative_slope * x`` (PyTorch's default slope; Keras's layer uses 0.2)."""
+    x = _floating(x, "leaky_relu")
+    return where(x._data > 0, x, x * float(negative_slope))
+
+
+def elu(x, alpha=1.0):
+    """x for x > 0, else ``alpha * (exp(x) - 1)``."""
+    return apply(elementwise.Elu, _floating(x, "elu"), alpha=float(alpha))
+
+
+def softplus(x):
+    """log(1 + exp(x)), finite for any finite x."""
+    return apply(elementwise.Softplus, _floating(x, "softplus"))
+
+
+def softmax(x, axis=-1):
+    """exp(x) normalized to sum to 1 along ``axis`` (max-subtracted)."""
+    x = _floating(x, "softmax")
+    return apply(nn.Softmax, x, axis=_axis(axis, x.ndim, "softmax"))
+
+
+def log_softmax(x, axis=-1):
+    """log(softmax(x)) along ``axis``, computed without forming softmax (max-subtracted)."""
+    x = _floating(x, "log_softmax")
+    return apply(nn.LogSoftmax, x, axis=_axis(axis, x.ndim, "log_softmax"))
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) over ``axis`` (all axes when None), max-subtracted."""
+    x = _floating(x, "logsumexp")
+    return apply(nn.LogSumExp, x, axis=_axis_tuple(axis, x.ndim, "logsumexp"), keepdims=bool(keepdims))
+
+
+# --- reductions -----------------------------------------------------------------------------------
+
+
+def sum(x, axis=None, keepdims=False):
+    """The sum over ``axis`` (an int, a tuple, or None for all)."""
+    x = _as_tensor(x, where="sum")
+    return apply(reduce.Sum, x, axis=_axis_tuple(axis, x.ndim, "sum"), keepdims=bool(keepdims))
+
+
+def mean(x, axis=None, keepdims=False):
+    """The mean over ``axis``, composed as sum / count (nan for an empty selection, as NumPy)."""
+    x = _floating(x, "mean")
+    axes = _axis_tuple(axis, x.ndim, "mean")
+    count = math.prod(x.shape) if axes is None else math.prod(x.shape[a] for a in axes)
+    return sum(x, axes, keepdims) * (1.0 / count if count else math.nan)
+
+
+def max(x, axis=None, keepdims=False):
+    """The maximum over ``axis``; tied maxima share the gradient evenly."""
+    x = _as_tensor(x, where="max")
+    if x.size == 0:
+        raise ValueError(f"max: the tensor of shape {x.shape} is empty, so it has no maximum")
+    return apply(reduce.Max, x, axis=_axis_tuple(axis, x.ndim, "max"), keepdims=bool(keepdims))
+
+
+def min(x, axis=None, keepdims=False):
+    """The minimum over ``axis``, composed as -max(-x)."""
+    x = _as_tensor(x, where="min")
+    if x.size == 0:
+        raise ValueError(f"min: the tensor of shape {x.shape} is empty, so it has no minimum")
+    return -max(-x, axis, keepdims)
+
+
+# --- shapes and selection -------------------------------------------------------------------------
+
+
+def reshape(x, shape):
+    """``x`` with a new shape (one dimension may be -1)."""
+    x = _as_tensor(x, where="reshape")
+    shape = (int(shape),) if isinstance(shape, numbers.Integral) else tuple(int(n) for n in shape)
+    known = math.prod(n for n in shape if n != -1)
+    unknown = shape.count(-1)
+    fits = unknown == 0 and known == x.size or unknown == 1 and known > 0 and x.size % known == 0
+    if not fits or builtins.min(shape, default=0) < -1:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) to {shape}")
+    return apply(movement.Reshape, x, shape=shape)
+
+
+def transpose(x, axes=None):
+    """``x`` with its axes reversed, or reordered as ``axes``."""
+    x = _as_tensor(x, where="transpose")
+    if axes is None:
+        axes = tuple(range(x.ndim - 1, -1, -1))
+    axes = tuple(axes)
+    if sorted(a % x.ndim if x.ndim else a for a in axes) != list(range(x.ndim)):
+        raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
+    return apply(movement.Permute, x, axes=tuple(a % x.ndim for a in axes))
+
+
+def permute(x, *axes):
+    """``x`` with its axes reordered (PyTorch's name for :func:`transpose` with axes)."""
+    return transpose(x, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes)
+
+
+def squeeze(x, axis=None):
+    """``x`` without its size-1 axes (or only ``axis``)."""
+    x = _as_tensor(x, where="squeeze")
+    axes = _axis_tuple(axis, x.ndim, "squeeze")
+    if axes is None:
+        axes = tuple(i for i, n in enumerate(x.shape) if n == 1)
+    for a in axes:
+        if x.shape[a] != 1:
+            raise ValueError(f"squeeze: axis {a} of shape {x.shape} has size {x.shape[a]}, not 1")
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+def expand_dims(x, axis):
+    """``x`` with a new size-1 axis at ``axis``."""
+    x = _as_tensor(x, where="expand_dims")
+    axis = _axis(axis, x.ndim + 1, "expand_dims")
+    return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+
+
+def broadcast_to(x, shape):
+    """``x`` broadcast to ``shape``; the gradient sums over the broadcast axes."""
+    x = _as_tensor(x, where="broadcast_to")
+    shape = tuple(shape)
+    try:
+        if xp.broadcast_shapes(x.shape, shape) != shape:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast a tensor of shape {x.shape} to {shape}") from None
+    return apply(movement.BroadcastTo, x, shape=shape)
+
+
+def _index_arrays(index):
+    """An index with tensors and lists turned into arrays, as NumPy expects."""
+    if isinstance(index, tuple):
+        return tuple(_index_arrays(part) for part in index)
+    if isinstance(index, Tensor):
+        return index._data
+    if isinstance(index, list):
+        return as_array(index, where="index")
+    return index
+
+
+def getitem(x, index):
+    """``x[index]``: basic slicing, integer arrays and boolean masks, as NumPy.
+
+    The gradient is scattered back to the entries read; entries read twice get both gradients.
+    """
+    x = _as_tensor(x, where="getitem")
+    index = _index_arrays(index)
+    return apply(movement.GetItem, x, index=index)
+
+
+def concatenate(tensors, axis=0):
+    """The tensors joined along an existing ``axis``."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("concatenate: expected at least one tensor, received none")
+    first = next((t for t in tensors if isinstance(t, Tensor)), None)
+    tensors = [_as_tensor(t, like=first, where="concatenate") for t in tensors]
+    dtype = xp.result_type(*[t._data.dtype for t in tensors])
+    tensors = [t.astype(dtype) for t in tensors]
+    ndim = tensors[0].ndim
+    if ndim == 0:
+        raise ValueError("concatenate: zero-dimensional tensors cannot be concatenated; use stack")
+    axis = _axis(axis, ndim, "concatenate")
+    for i, t in enumerate(tensors):
+        if t.ndim != ndim or t.shape[:axis] + t.shape[axis + 1:] != tensors[0].shape[:axis] + tensors[0].shape[axis + 1:]:
+            raise ValueError(
+                f"concatenate: tensor {i} has shape {t.shape}, which does not match tensor 0's "
+                f"shape {tensors[0].shape} outside axis {axis}"
+            )
+    return apply(movement.Concatenate, *tensors, axis=axis)
+
+
+def stack(tensors, axis=0):
+    """The tensors (all of one shape) joined along a new ``axis``."""
+    tensors = [_as_tensor(t, where="stack") for t in tensors]
+    if not tensors:
+        raise ValueError("stack: expected at least one tensor, received none")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise ValueError(f"stack: tensor {i} has shape {t.shape}, tensor 0 has shape {tensors[0].shape}")
+    axis = _axis(axis, tensors[0].ndim + 1, "stack")
+    return concatenate([expand_dims(t, axis) for t in tensors], axis=axis)
+
+
+def split(x, indices_or_sections, axis=0):
+    """``x`` cut along ``axis`` into equal sections, or at the given indices, as ``np.split``."""
+    x = _as_tensor(x, where="split")
+    axis = _axis(axis, x.ndim, "split")
+    n = x.shape[axis]
+    if isinstance(indices_or_sections, numbers.Integral):
+        sections = int(indices_or_sections)
+        if sections <= 0 or n % sections:
+            raise ValueError(f"split: axis {axis} of size {n} does not divide into {sections} equal sections")
+        bounds = list(range(0, n + 1, n // sections)) if n else [0] * (sections + 1)
+    else:
+        bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+    prefix = (slice(None),) * axis
+    return [getitem(x, prefix + (slice(start, stop),)) for start, stop in zip(bounds[:-1], bounds[1:])]
+
+
+def pad(x, pad_width, value=0.0):
+    """``x`` with a constant border; ``pad_width`` as in ``np.pad`` (int, pair or a pair per axis)."""
+    x = _as_tensor(x, where="pad")
+    try:
+        widths = xp.broadcast_to(xp.asarray(pad_width, dtype=xp.int64), (x.ndim, 2))
+    except ValueError:
+        raise ValueError(f"pad: pad_width {pad_width!r} does not fit a tensor of shape {x.shape}") from None
+    if (widths < 0).any():
+        raise ValueError(f"pad: pad_width must be non-negative, received {pad_width!r}")
+    widths = tuple((int(before), int(after)) for before, after in widths)
+    return apply(movement.Pad, x, pad_width=widths, value=value)
+
+
+def embedding(weight, indices):
+    """Rows of ``weight`` selected by integer ``indices``: output shape ``indices.shape + (dim,)``.
+
+    Repeated indices accumulate their gradients into the same row.
+    """
+    weight = _as_tensor(weight, where="embedding")
+    indices = indices._data if isinstance(indices, Tensor) else as_array(indices, where="embedding")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: expected a 2-D weight (rows, dim), received shape {weight.shape}")
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"embedding: expected integer indices, received dtype {indices.dtype}")
+    if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
+        bad = indices.max() if indices.max() >= weight.shape[0] else indices.min()
+        raise IndexError(f"embedding: index {bad} is out of range for a weight with {weight.shape[0]} rows")
+    return apply(movement.Embedding, weight, indices=indices)
+
+
+# --- linear algebra -------------------------------------------------------------------------------
+
+
+def matmul(x, y):
+    """The matrix product, as ``np.matmul``: 1-D, 2-D and batched operands with broadcasting."""
+    x, y = _operands(x, y, "matmul")
+    x, y = _as_tensor(x, where="matmul"), _as_tensor(y, like=x, where="matmul")
+    a, b = x.shape, y.shape
+    if not a or not b:
+        raise ValueError(f"matmul: both operands need at least one dimension, received {a} @ {b}")
+    inner_b = b[-2] if len(b) > 1 else b[0]
+    if a[-1] != inner_b:
+        raise ValueError(
+            f"matmul: shapes {a} @ {b} are incompatible: the last dimension of the left operand "
+            f"({a[-1]}) must equal the {'second-to-last' if len(b) > 1 else 'only'} dimension of "
+            f"the right operand ({inner_b})"
+        )
+    try:
+        xp.broadcast_shapes(a[:-2], b[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: shapes {a} @ {b} have batch dimensions that do not broadcast") from None
+    return apply(linalg.MatMul, x, y)
