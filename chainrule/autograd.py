@@ -101,14 +101,13 @@ class enable_grad(no_grad):
         _GradMode.enabled = True
 
 
-def unbroadcast(grad, shape, node, position):
-    """Sums ``grad`` over the axes that broadcasting added or stretched so it has ``shape``.
+def unbroadcast(grad, tensor, node):
+    """Sums ``grad`` over the axes that broadcasting added or stretched, to ``tensor``'s shape.
 
     Raises:
-        RuntimeError: when no such reduction exists, naming the op and both shapes.
+        RuntimeError: when no such reduction exists, naming the op, the input and both shapes.
     """
-    if grad.shape == shape:
-        return grad
+    shape = tensor._data.shape
     extra = grad.ndim - len(shape)
     if extra >= 0:
         axes = tuple(range(extra)) + tuple(
@@ -120,6 +119,7 @@ def unbroadcast(grad, shape, node, position):
                 grad = grad.reshape(grad.shape[extra:])
         if grad.shape == shape:
             return grad
+    position = next(i for i, t in enumerate(node.inputs) if t is tensor)
     raise RuntimeError(
         f"{node.name}.backward returned a gradient of shape {tuple(grad.shape)} for input "
         f"{position}, which has shape {tuple(shape)}: expected that shape or one that broadcasts to it"
@@ -181,7 +181,7 @@ def backward(root, grad=None, retain_graph=False):
             if input_grad is None or not tensor._requires_grad:
                 continue
             if input_grad.shape != tensor._data.shape:
-                input_grad = unbroadcast(input_grad, tensor._data.shape, node, node.inputs.index(tensor))
+                input_grad = unbroadcast(input_grad, tensor, node)
             creator = tensor._ctx
             if creator is None:
                 _accumulate_leaf(tensor, input_grad)

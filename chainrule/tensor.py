@@ -348,7 +348,7 @@ class Tensor:
         return mul(other, self)
 
     def __truediv__(self, other):
-        if other.__class__ is Tensor and other._data.dtype == self._data.dtype:
+        if other.__class__ is Tensor and other._data.dtype == self._data.dtype and self._data.dtype.kind == "f":
             return _apply_binary(elementwise.Div, self, other)
         return div(self, other)
 

@@ -1,0 +1,60 @@
+"""matmul: 1-D, 2-D and batched with broadcasting; gradcheck and PyTorch."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from tests.helpers import array, check_against_torch, check_gradcheck
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+# (id, left shape and layout, right shape and layout)
+SHAPES = [
+    ("matrix-matrix", ((3, 4), "c"), ((4, 5), "c")),
+    ("vector-matrix", ((4,), "c"), ((4, 5), "c")),
+    ("matrix-vector", ((3, 4), "c"), ((4,), "c")),
+    ("vector-vector", ((4,), "c"), ((4,), "c")),
+    ("batch-with-weight", ((2, 3, 4), "c"), ((4, 5), "c")),
+    ("weight-with-batch", ((3, 4), "c"), ((2, 4, 5), "c")),
+    ("vector-with-batch", ((4,), "c"), ((2, 4, 5), "c")),
+    ("batch-with-vector", ((2, 3, 4), "c"), ((4,), "c")),
+    ("broadcast-batches", ((2, 1, 3, 4), "c"), ((5, 4, 2), "c")),
+    ("empty-rows", ((0, 3), "c"), ((3, 2), "c")),
+    ("empty-inner", ((3, 0), "c"), ((0, 2), "c")),
+    ("transposed-with-sliced", ((3, 4), "T"), ((4, 5), "slice")),
+]
+PARAMS = [
+    pytest.param([array(sx, "real", lx, seed=1), array(sy, "real", ly, seed=2)], id=name)
+    for name, (sx, lx), (sy, ly) in SHAPES
+]
+
+
+@pytest.mark.parametrize("arrays", PARAMS)
+def test_gradcheck(arrays):
+    check_gradcheck(cr.matmul, arrays)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("arrays", PARAMS)
+def test_matches_torch(arrays, dtype):
+    check_against_torch(lambda x, y: x @ y, lambda x, y: torch.matmul(x, y), arrays, dtype)
+
+
+def test_incompatible_shapes_name_both():
+    with pytest.raises(ValueError, match=r"matmul: shapes \(3, 4\) @ \(5, 6\) are incompatible"):
+        cr.ones(3, 4) @ cr.ones(5, 6)
+    with pytest.raises(ValueError, match=r"\(2, 3, 4\) @ \(5, 4, 2\) have batch dimensions that do not broadcast"):
+        cr.ones(2, 3, 4) @ cr.ones(5, 4, 2)
+    with pytest.raises(ValueError, match=r"at least one dimension"):
+        cr.ones(3) @ 2.0
+
+
+def test_matmul_with_numpy_operand_keeps_the_tensor_dtype():
+    w = cr.ones(4, 2, requires_grad=True)
+    out = np.ones((3, 4)) @ w  # a float64 array meets a float32 tensor
+    assert out.dtype == np.float32
+    out.sum().backward()
+    np.testing.assert_array_equal(w.grad, np.full((4, 2), 3.0))

@@ -1,0 +1,79 @@
+"""softmax, log_softmax and logsumexp: gradcheck, PyTorch, and stability at extremes."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from tests.helpers import array, check_against_torch, check_gradcheck
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+# (id, shape, layout, axis)
+SHAPES = [
+    ("vector", (5,), "c", -1),
+    ("column-axis-0", (5, 1), "c", 0),
+    ("matrix-rows", (10, 5), "c", -1),
+    ("matrix-columns", (10, 5), "c", 0),
+    ("3d-middle", (2, 3, 4), "c", 1),
+    ("empty-batch", (0, 3), "c", -1),
+    ("transposed", (4, 6), "T", -1),
+    ("sliced", (5, 3), "slice", 1),
+]
+
+PARAMS = []
+for case_id, shape, layout, axis in SHAPES:
+    arrays = [array(shape, "real", layout) * 3]
+    PARAMS += [
+        pytest.param(lambda x, a=axis: cr.softmax(x, a), lambda x, a=axis: torch.softmax(x, a), arrays, id=f"softmax-{case_id}"),
+        pytest.param(lambda x, a=axis: cr.log_softmax(x, a), lambda x, a=axis: torch.log_softmax(x, a), arrays, id=f"log_softmax-{case_id}"),
+        pytest.param(lambda x, a=axis: cr.logsumexp(x, a), lambda x, a=axis: torch.logsumexp(x, a), arrays, id=f"logsumexp-{case_id}"),
+        pytest.param(
+            lambda x, a=axis: cr.logsumexp(x, a, keepdims=True),
+            lambda x, a=axis: torch.logsumexp(x, a, keepdim=True),
+            arrays,
+            id=f"logsumexp-keepdims-{case_id}",
+        ),
+    ]
+PARAMS.append(
+    pytest.param(cr.logsumexp, lambda x: torch.logsumexp(x, dim=tuple(range(x.ndim))), [array((3, 4))], id="logsumexp-all")
+)
+
+
+@pytest.mark.parametrize("fn, ref, arrays", PARAMS)
+def test_gradcheck(fn, ref, arrays):
+    check_gradcheck(fn, arrays)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("fn, ref, arrays", PARAMS)
+def test_matches_torch(fn, ref, arrays, dtype):
+    check_against_torch(fn, ref, arrays, dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_extremes_are_finite_and_exact_with_every_flag_raising(dtype):
+    x = np.array([[-1e4, 0.0, 1e4], [1e4, 1e4, -1e4]], dtype=dtype)
+    upstream = np.array([[1.0, 2.0, 3.0], [1.0, -1.0, 2.0]], dtype=dtype)
+    with np.errstate(all="raise"):
+        t = cr.tensor(x, requires_grad=True)
+        y = cr.log_softmax(t, axis=1)
+        y.backward(upstream)
+        log2 = np.log(2.0)
+        np.testing.assert_allclose(y.data, [[-2e4, -1e4, 0.0], [-log2, -log2, -2e4 - log2]], rtol=1e-7)
+        # d/dx of sum(g * log_softmax) = g - softmax * sum(g)
+        np.testing.assert_allclose(t.grad, [[1.0, 2.0, -3.0], [0.0, -2.0, 2.0]], rtol=1e-6)
+
+        t = cr.tensor(x, requires_grad=True)
+        y = cr.logsumexp(t, axis=1)
+        y.backward(np.array([1.0, 1.0], dtype=dtype))
+        np.testing.assert_allclose(y.data, [1e4, 1e4 + np.log(2.0)], rtol=1e-7)
+        np.testing.assert_array_equal(t.grad, [[0.0, 0.0, 1.0], [0.5, 0.5, 0.0]])
+
+        t = cr.tensor(x, requires_grad=True)
+        y = cr.softmax(t, axis=1)
+        y.backward(upstream)
+        np.testing.assert_array_equal(y.data, [[0.0, 0.0, 1.0], [0.5, 0.5, 0.0]])
+        assert np.isfinite(t.grad).all()
