@@ -392,9 +392,13 @@ class Tensor:
         return _compare(xp.greater_equal, self, other)
 
     def __eq__(self, other):
+        if other is None:
+            return NotImplemented  # so `t == None` is plain False, as for other objects
         return _compare(xp.equal, self, other)
 
     def __ne__(self, other):
+        if other is None:
+            return NotImplemented
         return _compare(xp.not_equal, self, other)
 
     # --- methods mirroring the functions below -------------------------------------------------

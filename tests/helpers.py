@@ -128,3 +128,19 @@ def check_against_torch(fn, ref, arrays, dtype):
         got = a.grad if a.grad is not None else np.zeros(a.shape, dtype=dtype)
         assert got.dtype == np.dtype(dtype), f"the gradient of input {i} is {got.dtype}, expected {dtype}"
         np.testing.assert_allclose(got, want, err_msg=f"gradient of input {i}", **tol)
+
+
+def op_tests(params):
+    """The two tests of a table of ops, ``params`` of (fn, ref, arrays): assign them in a test module
+    as ``test_gradcheck, test_matches_torch = op_tests(PARAMS)``."""
+
+    @pytest.mark.parametrize("fn, ref, arrays", params)
+    def test_gradcheck(fn, ref, arrays):
+        check_gradcheck(fn, arrays)
+
+    @pytest.mark.parametrize("dtype", ["float64", "float32"])
+    @pytest.mark.parametrize("fn, ref, arrays", params)
+    def test_matches_torch(fn, ref, arrays, dtype):
+        check_against_torch(fn, ref, arrays, dtype)
+
+    return test_gradcheck, test_matches_torch

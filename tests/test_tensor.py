@@ -85,6 +85,7 @@ def test_comparisons_give_boolean_tensors_without_gradient():
     assert mask.dtype == np.bool_ and not mask.requires_grad
     assert (x == 2.0).numpy().tolist() == [False, True, False]
     assert (x <= np.array([1.0, 1.0, 5.0])).numpy().tolist() == [True, False, True]
+    assert (x == None) is False and (x != None) is True  # noqa: E711 (the operator is the test)
 
 
 def test_conversions():

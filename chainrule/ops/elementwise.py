@@ -225,30 +225,22 @@ class Maximum(Function):
     NOTE: ties split the gradient evenly, as PyTorch does.
     """
 
-    def forward(ctx, x, y):
-        ctx.save(x, y)
-        return xp.maximum(x, y)
-
-    def backward(ctx, grad):
-        x, y = ctx.saved
-        dx = grad * _share(x > y, x == y, grad.dtype)
-        return dx, (grad - dx if ctx.needs_input_grad[1] else None)
-
-
-class Minimum(Function):
-    """z = min(x, y);  dz/dx = [x < y] + [x == y] / 2, dz/dy = [y < x] + [x == y] / 2
-
-    NOTE: ties split the gradient evenly, as PyTorch does.
-    """
+    pick, wins = xp.maximum, xp.greater
 
     def forward(ctx, x, y):
         ctx.save(x, y)
-        return xp.minimum(x, y)
+        return ctx.pick(x, y)
 
     def backward(ctx, grad):
         x, y = ctx.saved
-        dx = grad * _share(x < y, x == y, grad.dtype)
+        dx = grad * _share(ctx.wins(x, y), x == y, grad.dtype)
         return dx, (grad - dx if ctx.needs_input_grad[1] else None)
+
+
+class Minimum(Maximum):
+    """z = min(x, y);  dz/dx = [x < y] + [x == y] / 2, dz/dy = [y < x] + [x == y] / 2"""
+
+    pick, wins = xp.minimum, xp.less
 
 
 class Where(Function):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from tests.helpers import array, binary_cases, check_against_torch, check_gradcheck, unary_cases
+from tests.helpers import array, binary_cases, check_against_torch, check_gradcheck, op_tests, unary_cases
 
 try:
     import torch
@@ -43,15 +43,7 @@ OPS = [
 PARAMS = [pytest.param(fn, ref, case.values[0], id=f"{name}-{case.id}") for name, fn, ref, cases in OPS for case in cases]
 
 
-@pytest.mark.parametrize("fn, ref, arrays", PARAMS)
-def test_gradcheck(fn, ref, arrays):
-    check_gradcheck(fn, arrays)
-
-
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("fn, ref, arrays", PARAMS)
-def test_matches_torch(fn, ref, arrays, dtype):
-    check_against_torch(fn, ref, arrays, dtype)
+test_gradcheck, test_matches_torch = op_tests(PARAMS)
 
 
 WHERE_CASES = [

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from tests.helpers import array, check_against_torch, check_gradcheck
+from tests.helpers import array, op_tests
 
 try:
     import torch
@@ -27,20 +27,11 @@ SHAPES = [
     ("transposed-with-sliced", ((3, 4), "T"), ((4, 5), "slice")),
 ]
 PARAMS = [
-    pytest.param([array(sx, "real", lx, seed=1), array(sy, "real", ly, seed=2)], id=name)
+    pytest.param(cr.matmul, lambda x, y: torch.matmul(x, y), [array(sx, "real", lx, seed=1), array(sy, "real", ly, seed=2)], id=name)
     for name, (sx, lx), (sy, ly) in SHAPES
 ]
 
-
-@pytest.mark.parametrize("arrays", PARAMS)
-def test_gradcheck(arrays):
-    check_gradcheck(cr.matmul, arrays)
-
-
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("arrays", PARAMS)
-def test_matches_torch(arrays, dtype):
-    check_against_torch(lambda x, y: x @ y, lambda x, y: torch.matmul(x, y), arrays, dtype)
+test_gradcheck, test_matches_torch = op_tests(PARAMS)
 
 
 def test_incompatible_shapes_name_both():

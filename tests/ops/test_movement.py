@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from tests.helpers import array, check_against_torch, check_gradcheck
+from tests.helpers import array, op_tests
 
 try:
     import torch
@@ -64,15 +64,7 @@ CASES = [
 PARAMS = [pytest.param(fn, ref, arrays, id=name) for name, fn, ref, arrays in CASES]
 
 
-@pytest.mark.parametrize("fn, ref, arrays", PARAMS)
-def test_gradcheck(fn, ref, arrays):
-    check_gradcheck(fn, arrays)
-
-
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("fn, ref, arrays", PARAMS)
-def test_matches_torch(fn, ref, arrays, dtype):
-    check_against_torch(fn, ref, arrays, dtype)
+test_gradcheck, test_matches_torch = op_tests(PARAMS)
 
 
 def test_repeated_indices_accumulate():
