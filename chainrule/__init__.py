@@ -64,3 +64,6 @@ from chainrule.tensor import (
 )
 
 __version__ = "0.1.0"
+
+# Keras-compatible module paths: chainrule.datasets.mnist, chainrule.utils.to_categorical, ...
+from chainrule import datasets, preprocessing, utils  # noqa: E402

@@ -6,7 +6,11 @@ helpers that need to know about the array library (scatter-add, an exponential t
 underflows). A CuPy backend would replace this module and nothing else.
 """
 
-import numpy as xp
+import numpy
+
+# The array module that computes. Data read from files, and what the Keras-compatible data
+# functions return, are always host NumPy arrays: modules that handle them take ``numpy`` from here.
+xp = numpy
 
 ndarray = xp.ndarray
 
