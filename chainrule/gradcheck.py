@@ -47,9 +47,8 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     out = fn(*inputs)
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: fn must return a Tensor, returned {type(out).__name__}")
-    weights = xp.random.default_rng(seed).uniform(0.5, 1.5, size=out.shape) * xp.random.default_rng(
-        seed + 1
-    ).choice([-1.0, 1.0], size=out.shape)
+    rng = xp.random.default_rng(seed)
+    weights = rng.uniform(0.5, 1.5, size=out.shape) * rng.choice([-1.0, 1.0], size=out.shape)
     if out.requires_grad:
         out.backward(weights)
 
