@@ -175,6 +175,11 @@ def backward(root, grad=None, retain_graph=False):
         if node.retained is not None:
             _accumulate_leaf(node.retained, grad)
         input_grads = node.backward(grad)
+        if len(input_grads) != len(node.inputs):
+            raise RuntimeError(
+                f"{node.name}.backward returned {len(input_grads)} gradients for {len(node.inputs)} inputs; "
+                "return one per input (None where there is none)"
+            )
         if not retain_graph:
             node.saved = _RELEASED
         for tensor, input_grad in zip(node.inputs, input_grads):

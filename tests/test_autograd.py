@@ -87,6 +87,19 @@ def test_a_gradient_of_the_wrong_shape_names_the_op_and_both_shapes():
         Broken.apply(x).sum().backward()
 
 
+def test_a_backward_returning_the_wrong_number_of_gradients_is_named():
+    class TooMany(Function):
+        def forward(ctx, x):
+            return x * 2.0
+
+        def backward(ctx, grad):
+            return grad * 2.0, None
+
+    x = cr.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="TooMany.backward returned 2 gradients for 1 inputs"):
+        TooMany.apply(x).sum().backward()
+
+
 def test_custom_function_through_apply_passes_gradcheck():
     class Cube(Function):
         """z = x^3;  dz/dx = 3 x^2"""

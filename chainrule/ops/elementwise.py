@@ -195,7 +195,7 @@ class Elu(Function):
 
     def backward(ctx, grad):
         x, z = ctx.saved
-        return (grad * xp.where(x > 0, 1.0, z + ctx.alpha), None)
+        return (grad * xp.where(x > 0, 1.0, z + ctx.alpha),)
 
 
 class Softplus(Function):
@@ -268,4 +268,4 @@ class Cast(Function):
         return x.astype(dtype)
 
     def backward(ctx, grad):
-        return grad.astype(ctx.input_dtype), None
+        return (grad.astype(ctx.input_dtype),)

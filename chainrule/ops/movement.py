@@ -72,7 +72,7 @@ class Embedding(Function):
         return w[indices]  # (*indices.shape, dim)
 
     def backward(ctx, grad):
-        return scatter_add(ctx.input_shape, ctx.indices, grad, grad.dtype), None
+        return (scatter_add(ctx.input_shape, ctx.indices, grad, grad.dtype),)
 
 
 class Concatenate(Function):
@@ -95,4 +95,4 @@ class Pad(Function):
         return xp.pad(x, pad_width, mode="constant", constant_values=value)
 
     def backward(ctx, grad):
-        return grad[ctx.inner], None, None
+        return (grad[ctx.inner],)
