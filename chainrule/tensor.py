@@ -604,16 +604,14 @@ def _operands(x, y, where):
 
 
 def _with_number(t, value, where, number_first):
-    if type(value) in _PYTHON_NUMBERS or isinstance(value, xp.generic) and value.ndim == 0:
+    if type(value) in _PYTHON_NUMBERS or isinstance(value, xp.generic) and value.dtype.kind in "biuf":
         if isinstance(value, xp.generic):
             # NOTE: an np.float64 scalar would promote a float32 array to float64; a Python float
             # keeps the array's dtype.
             value = value.item()
         if isinstance(value, float) and t._data.dtype.kind != "f":
             t = t.astype(backend.default_dtype())
-    elif isinstance(value, numbers.Number) and not isinstance(value, numbers.Real):
-        raise TypeError(f"{where}: complex numbers are not supported, received {value!r}")
-    else:
+    else:  # arrays, lists; as_array refuses complex numbers, strings and objects by name
         value = _as_tensor(value, like=t, where=where)
         t, value = _operands(t, value, where)
     return (value, t) if number_first else (t, value)
@@ -621,12 +619,8 @@ def _with_number(t, value, where, number_first):
 
 def _promote(x, y):
     dx, dy = x._data.dtype, y._data.dtype
-    if dx.kind == "f" and dy.kind == "f":
-        target = xp.promote_types(dx, dy)
-    elif dx.kind == "f":
-        target = dx
-    elif dy.kind == "f":
-        target = dy
+    if (dx.kind == "f") != (dy.kind == "f"):  # a float meets an integer: the float's dtype wins
+        target = dx if dx.kind == "f" else dy
     else:
         target = xp.promote_types(dx, dy)
     return x.astype(target), y.astype(target)

@@ -44,6 +44,16 @@ def test_unsupported_data_is_refused_with_what_was_expected(data, message):
         cr.tensor(data)
 
 
+def test_complex_and_text_operands_are_refused_by_name():
+    x = cr.tensor([1.0, 2.0])
+    with pytest.raises(TypeError, match="received an array of dtype complex128"):
+        x * 1j
+    with pytest.raises(TypeError, match="received an array of dtype complex128"):
+        x * np.complex128(1j)
+    with pytest.raises(TypeError, match="received an array of dtype <U1"):
+        x + np.str_("a")
+
+
 def test_only_floating_tensors_can_require_grad():
     with pytest.raises(TypeError, match="only float32 or float64 tensors can require gradients, this one has dtype int64"):
         cr.tensor([1, 2], requires_grad=True)
