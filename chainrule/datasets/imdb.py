@@ -4,6 +4,7 @@
 labelled 1 (positive) or 0 (negative).
 """
 
+import itertools
 import json
 
 from chainrule.backend import numpy as np
@@ -105,7 +106,7 @@ class _Sequences:
     @classmethod
     def from_lists(cls, lists, labels):
         lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
-        flat = np.fromiter((w for x in lists for w in x), dtype=np.int64, count=int(lengths.sum()))
+        flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=int(lengths.sum()))
         return cls(flat, lengths, labels)
 
     def __len__(self):
