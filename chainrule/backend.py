@@ -78,17 +78,20 @@ def as_array(data, dtype=None, where="tensor"):
             ) from None
         if dtype is None and array.dtype == float64 and not isinstance(data, xp.generic):
             array = array.astype(_default_dtype)
-    kind = array.dtype.kind
-    if kind not in "biuf" or (kind == "f" and array.dtype not in FLOAT_DTYPES):
+    if not _supported(array.dtype):
         raise TypeError(
             f"{where}: expected bool, integer, float32 or float64 data, "
             f"received an array of dtype {array.dtype}"
         )
     if dtype is not None and array.dtype != dtype:
-        if dtype.kind not in "biuf" or (dtype.kind == "f" and dtype not in FLOAT_DTYPES):
+        if not _supported(dtype):
             raise TypeError(f"{where}: expected dtype bool, integer, float32 or float64, received {dtype}")
         array = array.astype(dtype)
     return array
+
+
+def _supported(dtype):
+    return dtype.kind in "biu" or dtype in FLOAT_DTYPES
 
 
 # --- random numbers -------------------------------------------------------------------------------

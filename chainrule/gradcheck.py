@@ -63,7 +63,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
         original = x.data
         flat = original.copy()  # a contiguous copy, so stepping works for sliced inputs as well
         x.data = flat
-        view = flat.reshape(-1)
+        view, numeric_view = flat.reshape(-1), numeric.reshape(-1)
         try:
             for k in range(view.size):
                 saved = view[k]
@@ -72,7 +72,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
                 view[k] = saved - eps
                 minus = weighted_output()
                 view[k] = saved
-                numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
+                numeric_view[k] = (plus - minus) / (2 * eps)
         finally:
             x.data = original
         error = xp.abs(analytic - numeric)

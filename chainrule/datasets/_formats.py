@@ -6,6 +6,7 @@ before anything is allocated, and every failure is a :class:`DatasetError` namin
 
 import gzip
 import itertools
+import math
 import pickle
 import struct
 import zipfile
@@ -85,9 +86,7 @@ def _read_npy(member, size, source, allow_lists):
         shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
     else:
         raise DatasetError(f"{source}: unsupported .npy format version {version}")
-    count = 1
-    for n in shape:
-        count *= n
+    count = math.prod(shape)
     if dtype.hasobject:
         if not allow_lists:
             raise DatasetError(f"{source}: holds an object array (which needs pickle); expected a numeric array")
@@ -147,9 +146,7 @@ def read_idx(path):
                 raise DatasetError(f"{path}: the IDX header is cut short: {ndim} dimensions declared")
             dims = struct.unpack(f">{ndim}I", dims_bytes)
             dtype = np.dtype(_IDX_TYPES[type_code])
-            expected = dtype.itemsize
-            for n in dims:
-                expected *= n
+            expected = dtype.itemsize * math.prod(dims)
             # Read at most one byte more than declared: a lying header cannot make us read (or
             # allocate) more than the file holds, and extra data is detected.
             data = _read_at_most(f, expected + 1)
