@@ -19,6 +19,7 @@ from chainrule.tensor import (
     div,
     elu,
     embedding,
+    erf,
     exp,
     expand_dims,
     eye,
@@ -47,6 +48,7 @@ from chainrule.tensor import (
     relu,
     reshape,
     sigmoid,
+    sigmoid_cross_entropy,
     softmax,
     softplus,
     split,
@@ -65,5 +67,18 @@ from chainrule.tensor import (
 
 __version__ = "0.1.0"
 
-# Keras-compatible module paths: chainrule.datasets.mnist, chainrule.utils.to_categorical, ...
-from chainrule import datasets, preprocessing, utils  # noqa: E402
+# Keras-compatible module paths: chainrule.layers.Dense, chainrule.datasets.mnist, ...
+from chainrule import (  # noqa: E402
+    activations,
+    callbacks,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    preprocessing,
+    utils,
+)
+from chainrule.models import Sequential  # noqa: E402

@@ -796,6 +796,22 @@ def softmax(x, axis=-1):
     return apply(nn.Softmax, x, axis=_axis(axis, x.ndim, "softmax"))
 
 
+
+def erf(x):
+    """The error function, 2/sqrt(pi) times the integral of exp(-t^2) from 0 to x."""
+    return _apply_unary(elementwise.Erf, _floating(x, "erf"))
+
+
+def sigmoid_cross_entropy(logits, targets):
+    """Elementwise binary cross-entropy of ``targets`` against ``sigmoid(logits)``, from the logits.
+
+    Equal to ``-(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x)))`` but finite for any finite
+    logits; ``targets`` broadcast against ``logits``.
+    """
+    logits = _floating(logits, "sigmoid_cross_entropy")
+    x, t = _operands(logits, targets, "sigmoid_cross_entropy")
+    return apply(nn.SigmoidCrossEntropy, x, t)
+
 def log_softmax(x, axis=-1):
     """log(softmax(x)) along ``axis``, computed without forming softmax (max-subtracted)."""
     x = _floating(x, "log_softmax")

@@ -212,6 +212,25 @@ class Softplus(Function):
         return (grad * sigmoid_array(ctx.saved[0]),)
 
 
+
+_erf = xp.frompyfunc(math.erf, 1, 1)
+
+
+class Erf(Function):
+    """z = erf(x) = 2/sqrt(pi) * integral from 0 to x of exp(-t^2) dt;  dz/dx = 2/sqrt(pi) exp(-x^2)
+
+    A primitive because nothing composes it: NumPy has no erf, so the forward maps the standard
+    library's (correctly rounded to double) over the array; about 0.1 us per element.
+    """
+
+    def forward(ctx, x):
+        ctx.save(x)
+        return _erf(x).astype(x.dtype) if x.size else x.copy()
+
+    def backward(ctx, grad):
+        x = ctx.saved[0]
+        return (grad * (2.0 / math.sqrt(math.pi)) * exp_nonpositive(-x * x),)
+
 def _share(wins, ties, dtype):
     """1 where the first input wins, 1/2 where it ties, else 0, in ``dtype``."""
     share = xp.asarray(wins).astype(dtype)

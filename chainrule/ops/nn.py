@@ -2,6 +2,7 @@
 
 from chainrule.autograd import Function
 from chainrule.backend import exp_nonpositive, xp
+from chainrule.ops.elementwise import sigmoid_array
 
 
 def _shifted(x, axis):
@@ -62,3 +63,23 @@ class LogSumExp(Function):
 
 def _axes(axis, ndim):
     return range(ndim) if axis is None else axis
+
+
+class SigmoidCrossEntropy(Function):
+    """z = -(y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))) elementwise, x the logits;
+    dz/dx = sigmoid(x) - y, dz/dy = -x.
+
+    A primitive for stability: computed as max(x, 0) - x y + log(1 + exp(-|x|)), which neither
+    overflows nor takes the log of 0; composed, the kink of |x| at 0 would give a wrong gradient
+    there.
+    """
+
+    def forward(ctx, x, y):
+        ctx.save(x, y)
+        return xp.maximum(x, 0) - x * y + xp.log1p(exp_nonpositive(-xp.abs(x)))
+
+    def backward(ctx, grad):
+        x, y = ctx.saved
+        dx = grad * (sigmoid_array(x) - y) if ctx.needs_input_grad[0] else None
+        dy = -grad * x if ctx.needs_input_grad[1] else None
+        return dx, dy

@@ -1,0 +1,8 @@
+"""Callbacks with Keras's names and hooks (implemented in :mod:`chainrule.training.callbacks`)."""
+
+from chainrule.training.callbacks import (CSVLogger, Callback, CallbackList, EarlyStopping,
+                                          History, LambdaCallback, LearningRateScheduler,
+                                          ProgbarLogger, ReduceLROnPlateau, TerminateOnNaN)
+
+__all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
+           "LearningRateScheduler", "ProgbarLogger", "ReduceLROnPlateau", "TerminateOnNaN"]

@@ -1,0 +1,97 @@
+"""Bidirectional: runs a recurrent layer forwards and a copy of it backwards, and merges them."""
+
+from chainrule.layers.layer import Layer
+from chainrule.layers.rnn import RNN
+from chainrule.tensor import concatenate
+
+MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+
+
+class Bidirectional(Layer):
+    """Wraps a recurrent layer so each output sees the whole sequence.
+
+    The backward layer is a copy of ``layer``'s configuration with ``go_backwards`` flipped (or
+    ``backward_layer``). Its sequence output is reversed back into time order before merging.
+
+    Args:
+        layer: a SimpleRNN, LSTM or GRU (not yet built).
+        merge_mode: how the two outputs combine: "concat" (default), "sum", "mul", "ave", or
+            None for a list of both.
+        backward_layer: the layer to run backwards, if not a copy of ``layer``.
+
+    Weights: the forward layer's, then the backward layer's (Keras's order).
+    """
+
+    def __init__(self, layer, merge_mode="concat", backward_layer=None, **kwargs):
+        if not isinstance(layer, RNN):
+            raise ValueError(f"Bidirectional: expected a recurrent layer (SimpleRNN, LSTM, GRU), "
+                             f"received {layer!r}")
+        if merge_mode not in MERGE_MODES:
+            raise ValueError(f"Bidirectional: merge_mode must be one of {MERGE_MODES}, "
+                             f"received {merge_mode!r}")
+        super().__init__(**kwargs)
+        config = layer.get_config()
+        forward_config = {**config, "name": f"forward_{layer.name}"}
+        self.forward_layer = self.track(type(layer).from_config(forward_config))
+        if backward_layer is None:
+            backward_config = {**config, "name": f"backward_{layer.name}",
+                               "go_backwards": not layer.go_backwards}
+            backward_layer = type(layer).from_config(backward_config)
+        elif not isinstance(backward_layer, RNN) or backward_layer.go_backwards == layer.go_backwards:
+            raise ValueError("Bidirectional: backward_layer must be a recurrent layer whose "
+                             "go_backwards is the opposite of the forward layer's")
+        self.backward_layer = self.track(backward_layer)
+        self.merge_mode = merge_mode
+        self.return_sequences = layer.return_sequences
+        self.return_state = layer.return_state
+
+    def build(self, input_shape):
+        self.forward_layer.build_for(input_shape)
+        self.backward_layer.build_for(input_shape)
+        self.input_spec = self.forward_layer.input_spec
+
+    def call(self, x, training=False):
+        forward = self.forward_layer(x, training=training)
+        backward = self.backward_layer(x, training=training)
+        forward_states = backward_states = []
+        if self.return_state:
+            forward, *forward_states = forward
+            backward, *backward_states = backward
+        if self.return_sequences:
+            backward = backward[:, ::-1]  # back into time order
+        output = self._merge(forward, backward)
+        if self.return_state:
+            output = output if isinstance(output, list) else [output]
+            return output + forward_states + backward_states
+        return output
+
+    def _merge(self, forward, backward):
+        if self.merge_mode == "concat":
+            return concatenate([forward, backward], axis=-1)
+        if self.merge_mode == "sum":
+            return forward + backward
+        if self.merge_mode == "mul":
+            return forward * backward
+        if self.merge_mode == "ave":
+            return (forward + backward) * 0.5
+        return [forward, backward]
+
+    def compute_output_shape(self, input_shape):
+        shape = self.forward_layer.compute_output_shape(input_shape)
+        states = []
+        if self.return_state:
+            shape, *states = shape
+        if self.merge_mode == "concat":
+            shape = tuple(shape[:-1]) + (shape[-1] * 2,)
+        elif self.merge_mode is None:
+            shape = [shape, shape]
+        if self.return_state:
+            return (shape if isinstance(shape, list) else [shape]) + states * 2
+        return shape
+
+    def get_config(self):
+        return {**super().get_config(), "merge_mode": self.merge_mode,
+                "layer": {"class_name": type(self.forward_layer).__name__,
+                          "config": self.forward_layer.get_config()}}
+
+

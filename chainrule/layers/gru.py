@@ -1,0 +1,79 @@
+"""GRU: the gated recurrent unit (Cho et al. 2014), as Keras builds it."""
+
+from chainrule import activations
+from chainrule.backend import xp
+from chainrule.layers.rnn import RNN, masked
+from chainrule.ops.recurrent import GRUSequence
+from chainrule.tensor import matmul
+
+
+class GRU(RNN):
+    """Gated recurrent unit, gates in Keras's order z (update), r (reset), n (candidate)::
+
+        z = rec_act(x W_z + h U_z + b_z);  r = rec_act(x W_r + h U_r + b_r)
+        n = activation(x W_n + b_n + r (h U_n + b'_n))         (reset_after=True, the default)
+        n = activation(x W_n + (r h) U_n + b_n)                (reset_after=False)
+        h_t = z h_{t-1} + (1 - z) n
+
+    Weights (Keras's shapes): kernel ``(features, 3 units)``, recurrent_kernel
+    ``(units, 3 units)``, bias ``(2, 3 units)`` with ``reset_after`` (input bias, then recurrent
+    bias) else ``(3 units,)``. PyTorch's ``nn.GRU`` is the ``reset_after`` form with the gates in
+    the order r, z, n.
+
+    With tanh, sigmoid and ``reset_after=True`` (the defaults) the whole sequence is one fused
+    primitive with a hand-written backward.
+    """
+
+    gates = 3
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
+                 reset_after=True, **kwargs):
+        super().__init__(units, activation=activation, **kwargs)
+        self.recurrent_activation = activations.get(
+            recurrent_activation, where=f"{self.name}: recurrent_activation")
+        self.reset_after = bool(reset_after)
+
+    def build_bias(self):
+        shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+        self.bias = self.add_weight("bias", shape, self.bias_initializer) if self.use_bias else None
+
+    def add_input_bias(self, xw):
+        if self.bias is None:
+            return xw
+        return xw + (self.bias[0] if self.reset_after else self.bias)
+
+    def _recurrent_bias(self):
+        if self.bias is None:
+            return xp.zeros(3 * self.units, dtype=self.dtype)
+        return self.bias[1]
+
+    def fused(self, activation_name):
+        return (self.reset_after and activation_name == "tanh"
+                and self.recurrent_activation is activations.sigmoid)
+
+    def run_fused(self, xw, states, mask, activation_name):
+        sequence = GRUSequence.apply(xw, self.recurrent_kernel, self._recurrent_bias(), states[0], mask)
+        return sequence, [sequence[:, -1]]
+
+    def step(self, xw_t, states, mask):
+        h = states[0]
+        u = self.units
+        gate = self.recurrent_activation
+        h_in = masked(h, mask)
+        if self.reset_after:
+            q = matmul(h_in, self.recurrent_kernel) + self._recurrent_bias()  # (batch, 3 units)
+            z = gate(xw_t[:, :u] + q[:, :u])
+            r = gate(xw_t[:, u:2 * u] + q[:, u:2 * u])
+            n = self.activation(xw_t[:, 2 * u:] + r * q[:, 2 * u:])
+        else:
+            q = matmul(h_in, self.recurrent_kernel[:, :2 * u])  # (batch, 2 units)
+            z = gate(xw_t[:, :u] + q[:, :u])
+            r = gate(xw_t[:, u:2 * u] + q[:, u:])
+            n = self.activation(xw_t[:, 2 * u:] + matmul(r * h_in, self.recurrent_kernel[:, 2 * u:]))
+        h = z * h + (1.0 - z) * n
+        return h, [h]
+
+    def get_config(self):
+        return {**super().get_config(),
+                "recurrent_activation": activations.serialize(self.recurrent_activation),
+                "reset_after": self.reset_after}

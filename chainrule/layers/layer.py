@@ -1,0 +1,274 @@
+"""Layer: the base class of every layer, with Keras's life cycle.
+
+``__init__`` validates and stores the configuration; ``build(input_shape)`` creates the weights
+with :meth:`Layer.add_weight` the first time the layer sees an input shape; ``call(x, training)``
+is the math, written with tensor operations so autodiff gives its gradient;
+``compute_output_shape`` gives shapes without data (``summary()`` and shape errors use it).
+"""
+
+import collections
+import re
+
+from chainrule import backend, initializers
+from chainrule.tensor import Tensor
+from chainrule.variables import Variable
+
+_name_counts = collections.Counter()
+
+
+def unique_name(base):
+    """``base`` the first time, then ``base_1``, ``base_2``...: Keras's automatic layer names."""
+    count = _name_counts[base]
+    _name_counts[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def snake_case(name):
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def shape_tuple(shape, where):
+    """``shape`` as a tuple of ints and Nones, or a ValueError naming ``where``."""
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        dims = None
+    if dims is None or not all(d is None or (isinstance(d, int) and d >= 0) for d in dims):
+        raise ValueError(f"{where}: expected a shape (a tuple of non-negative ints or None), "
+                         f"received {shape!r}")
+    return dims
+
+
+class InputSpec:
+    """What a layer accepts: a rank (``ndim``), a least rank (``min_ndim``) and fixed axes."""
+
+    def __init__(self, ndim=None, min_ndim=None, axes=None):
+        self.ndim, self.min_ndim, self.axes = ndim, min_ndim, dict(axes or {})
+
+    def check(self, layer, shape):
+        problem = None
+        if self.ndim is not None and len(shape) != self.ndim:
+            problem = f"expected {self.ndim} axes"
+        elif self.min_ndim is not None and len(shape) < self.min_ndim:
+            problem = f"expected at least {self.min_ndim} axes"
+        else:
+            for axis, size in self.axes.items():
+                received = shape[axis]
+                if received is not None and received != size:
+                    problem = f"expected axis {axis} to have size {size}"
+                    break
+        if problem:
+            raise ValueError(
+                f'Layer "{layer.name}" ({type(layer).__name__}) received an input of shape '
+                f"{format_shape(shape)}: {problem} (expected shape {self.describe()})"
+            )
+
+    def describe(self):
+        ndim = self.ndim or self.min_ndim or 1
+        dims = ["None"] * ndim
+        for axis, size in self.axes.items():
+            dims[axis] = str(size)
+        if not self.ndim:
+            dims.insert(1, "...")
+        return "(" + ", ".join(dims) + ")"
+
+
+def format_shape(shape):
+    return str(tuple(shape))
+
+
+class Layer:
+    """Base class of layers.
+
+    Args:
+        name: the layer's name; by default the class name in snake case, numbered when repeated
+            (``dense``, ``dense_1``...).
+        trainable: whether the optimizer updates the layer's weights.
+        dtype: the dtype of the weights (float32 by default).
+        input_shape: the shape of one sample (no batch axis), for the first layer of a model.
+        batch_input_shape: the same with the batch axis (usually None) in front.
+        input_dim: for 2-D inputs, the same as ``input_shape=(input_dim,)``.
+    """
+
+    input_spec = None  # an InputSpec, set by subclasses (usually in build)
+
+    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
+                 batch_input_shape=None, input_dim=None, **unknown):
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}: unknown keyword arguments {sorted(unknown)}"
+            )
+        if name is not None and (not isinstance(name, str) or not name or "/" in name):
+            raise ValueError(f"{type(self).__name__}: name must be a non-empty string without "
+                             f"'/', received {name!r}")
+        self.dtype = backend.float_dtype(dtype, type(self).__name__) if dtype else backend.default_dtype()
+        self.name = name or unique_name(snake_case(type(self).__name__))
+        self.built = False
+        self._trainable = bool(trainable)
+        self._own_weights = []
+        self._sublayers = []
+        self.input_shape = None  # the batch shape seen by build, batch axis None
+        self._declared_input_shape = None
+        if input_dim is not None:
+            input_shape = (input_dim,)
+        if input_shape is not None:
+            batch_input_shape = (None,) + shape_tuple(input_shape, f"{self.name}: input_shape")
+        if batch_input_shape is not None:
+            self._declared_input_shape = shape_tuple(batch_input_shape, f"{self.name}: batch_input_shape")
+
+    # --- life cycle -------------------------------------------------------------------------
+
+    def build(self, input_shape):
+        """Creates the weights for inputs of ``input_shape`` (batch axis first, may be None)."""
+
+    def call(self, x, training=False):
+        raise NotImplementedError
+
+    def compute_output_shape(self, input_shape):
+        """The output's shape for an input of ``input_shape``; the default is the same shape."""
+        return tuple(input_shape)
+
+    def build_for(self, input_shape):
+        """Builds the layer for ``input_shape`` if it is not built yet, then checks the shape."""
+        input_shape = shape_tuple(input_shape, f"{self.name}: input shape")
+        if not self.built:
+            self._check_declared(input_shape)
+            batch_shape = (None,) + tuple(input_shape[1:])
+            self.build(batch_shape)
+            self.input_shape = batch_shape
+            self.built = True
+        if self.input_spec is not None:
+            self.input_spec.check(self, input_shape)
+
+    def _check_declared(self, input_shape):
+        declared = self._declared_input_shape
+        if declared is None:
+            return
+        if len(declared) != len(input_shape) or any(
+            d is not None and r is not None and d != r for d, r in zip(declared[1:], input_shape[1:])
+        ):
+            raise ValueError(
+                f'Layer "{self.name}" ({type(self).__name__}) was declared with input shape '
+                f"{format_shape(declared)} but received an input of shape {format_shape(input_shape)}"
+            )
+
+    def output_shape_for(self, input_shape):
+        """Builds the layer for ``input_shape`` if needed and returns its output shape."""
+        self.build_for(input_shape)
+        return tuple(self.compute_output_shape(tuple(input_shape)))
+
+    def __call__(self, x, training=False):
+        if not isinstance(x, Tensor):
+            x = Tensor(x)
+        self.build_for(x.shape)
+        if x.dtype.kind == "f" and x.dtype != self.dtype:
+            x = x.astype(self.dtype)
+        return self.call(x, training=training)
+
+    # --- weights ----------------------------------------------------------------------------
+
+    def add_weight(self, name, shape, initializer="glorot_uniform", trainable=True, dtype=None):
+        """Creates, records and returns a Variable of ``shape`` filled by ``initializer``."""
+        init = initializers.get(initializer, where=f"{self.name}/{name}")
+        dtype = dtype or self.dtype
+        value = init(tuple(shape), dtype)
+        variable = Variable(value, name=name, path=f"{self.name}/{name}", trainable=trainable)
+        variable.requires_grad = trainable and self._trainable
+        self._own_weights.append(variable)
+        return variable
+
+    def track(self, layer):
+        """Records ``layer`` as part of this one (its weights become this layer's weights)."""
+        self._sublayers.append(layer)
+        return layer
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, flag):
+        """Freezing a layer (False) keeps its weights out of gradients and updates."""
+        self._trainable = bool(flag)
+        for layer in self._sublayers:
+            layer.trainable = flag
+        for w in self._own_weights:
+            w.requires_grad = self._trainable and w.trainable
+
+    def _all_weights(self):
+        weights = list(self._own_weights)
+        for layer in self._sublayers:
+            weights.extend(layer._all_weights())
+        return weights
+
+    @property
+    def weights(self):
+        """Trainable weights first, then the others (Keras's order)."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_weights(self):
+        return [w for w in self._all_weights() if w.requires_grad]
+
+    @property
+    def non_trainable_weights(self):
+        return [w for w in self._all_weights() if not w.requires_grad]
+
+    def get_weights(self):
+        """Copies of the weights' values, as NumPy arrays, in the order of :attr:`weights`."""
+        return [w.numpy().copy() for w in self.weights]
+
+    def set_weights(self, weights):
+        """Sets the weights from a list of arrays in the order of :attr:`weights`.
+
+        Every count and shape is checked before any weight changes.
+
+        Raises:
+            ValueError: naming the layer, the weight and both shapes on a mismatch.
+        """
+        set_variables(self.weights, weights, f'Layer "{self.name}"')
+
+    def count_params(self):
+        if not self.built:
+            raise ValueError(
+                f'Layer "{self.name}" is not built yet, so its weights do not exist; call it on '
+                f"data or build it with an input shape first"
+            )
+        return sum(w.size for w in self._all_weights())
+
+    # --- configuration ----------------------------------------------------------------------
+
+    def get_config(self):
+        """The constructor arguments, as plain values."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": str(self.dtype)}
+        if self._declared_input_shape is not None:
+            config["batch_input_shape"] = list(self._declared_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def set_variables(variables, values, where):
+    """Assigns ``values`` to ``variables`` after checking the count and every shape."""
+    values = list(values)
+    if len(values) != len(variables):
+        raise ValueError(
+            f"{where}: expected a list of {len(variables)} weight arrays "
+            f"({', '.join(v.path for v in variables) or 'none'}), received {len(values)}"
+        )
+    arrays = []
+    for variable, value in zip(variables, values):
+        array = backend.as_array(value, where=f"{where}, weight {variable.path}")
+        if array.shape != variable.shape:
+            raise ValueError(
+                f"{where}: weight {variable.path} has shape {variable.shape}, "
+                f"received an array of shape {array.shape}"
+            )
+        arrays.append(array)
+    for variable, array in zip(variables, arrays):
+        variable.data[...] = array

@@ -1,0 +1,231 @@
+"""Sequential: a plain stack of layers, each feeding the next."""
+
+from chainrule.layers.input_layer import InputLayer
+from chainrule.layers.layer import Layer, format_shape, shape_tuple
+from chainrule.models.summary import summary_lines
+from chainrule.training import loop
+from chainrule.training.compile import Compiled
+
+
+class Sequential(Layer):
+    """A model whose layers run one after the other.
+
+    The model knows its layers and their weights; ``compile`` records how to train it and
+    ``fit`` / ``evaluate`` / ``predict`` hand it to the loop in :mod:`chainrule.training`.
+
+    Args:
+        layers: the layers, in order; the first may be an ``Input`` or carry ``input_shape``,
+            which builds the model at once (else it is built by its first data).
+        name: the model's name ("sequential", numbered when repeated).
+
+    Example::
+
+        model = Sequential([Dense(128, activation="relu", input_shape=(784,)),
+                            Dense(10, activation="softmax")])
+        model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+        history = model.fit(x, y, epochs=10, batch_size=128, validation_split=0.2)
+    """
+
+    def __init__(self, layers=None, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        self.built_input_shape = None
+        self.output_shape = None
+        self.compiled = None
+        self.history = None
+        self.stop_training = False
+        for layer in layers or []:
+            self.add(layer)
+
+    # --- structure --------------------------------------------------------------------------
+
+    @property
+    def layers(self):
+        return list(self._sublayers)
+
+    def add(self, layer):
+        """Appends ``layer``; builds the model when its input shape is known.
+
+        Raises:
+            TypeError: if ``layer`` is not a Layer.
+            ValueError: for a repeated layer name, an Input that is not first, or a layer that
+                does not accept the previous layer's output (nothing is added then).
+        """
+        if isinstance(layer, InputLayer):
+            if self._sublayers or self._declared_input_shape is not None:
+                raise ValueError(f'Sequential "{self.name}": an Input can only come first')
+            self._declared_input_shape = layer._declared_input_shape
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f'Sequential "{self.name}": expected a Layer, received {layer!r}')
+        if any(existing.name == layer.name for existing in self._sublayers):
+            raise ValueError(f'Sequential "{self.name}": a layer named "{layer.name}" is already '
+                             f"in the model; layer names must be unique")
+        if not self._sublayers and self._declared_input_shape is None:
+            self._declared_input_shape = layer._declared_input_shape
+        if self.built:
+            layer.output_shape_for(self.output_shape)  # refuses a misfit before adding
+        self._sublayers.append(layer)
+        if not self.built and self._declared_input_shape is not None:
+            self.build(self._declared_input_shape)
+        elif self.built:
+            self.output_shape = self._output_shape(self.built_input_shape)
+
+    def pop(self):
+        """Removes the last layer.
+
+        Raises:
+            ValueError: if the model has no layers.
+        """
+        if not self._sublayers:
+            raise ValueError(f'Sequential "{self.name}" has no layers to pop')
+        self._sublayers.pop()
+        if self.built:
+            self.output_shape = self._output_shape(self.built_input_shape)
+
+    def build(self, input_shape=None):
+        """Builds every layer for inputs of ``input_shape`` (batch axis first, may be None)."""
+        if input_shape is None:
+            input_shape = self._declared_input_shape
+        if input_shape is None:
+            raise ValueError(f'Sequential "{self.name}": build needs an input shape; pass '
+                             f"input_shape to the first layer, start with Input(shape=...), or "
+                             f"call build((None, ...))")
+        input_shape = (None,) + shape_tuple(input_shape, f"{self.name}: input shape")[1:]
+        self.output_shape = self._output_shape(input_shape)
+        self.built_input_shape = input_shape
+        self.input_shape = input_shape
+        self.built = True
+
+    def _output_shape(self, shape):
+        for layer in self._sublayers:
+            shape = layer.output_shape_for(shape)
+        return shape
+
+    def output_shape_for(self, input_shape):
+        """Builds the model for ``input_shape`` if needed and returns the output shape, with
+        each layer checking the shape it receives."""
+        input_shape = shape_tuple(input_shape, f"{self.name}: input shape")
+        if self._declared_input_shape is not None:
+            self._check_declared(input_shape)
+        if not self.built:
+            self.build(input_shape)
+        return self._output_shape(input_shape)
+
+    def build_for(self, input_shape):
+        self.output_shape_for(input_shape)
+
+    def call(self, x, training=False):
+        for layer in self._sublayers:
+            x = layer(x, training=training)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self._sublayers:
+            shape = layer.compute_output_shape(shape)
+        return shape
+
+    def summary(self, print_fn=None):
+        """Prints the layers, their output shapes and parameter counts, and the totals."""
+        print_fn = print_fn or print
+        for line in summary_lines(self):
+            print_fn(line)
+
+    def count_params(self):
+        if not self.built:
+            raise ValueError(f'Sequential "{self.name}" is not built yet: give the first layer '
+                             f"an input_shape, or call build() or fit() first")
+        return sum(w.size for w in self._all_weights())
+
+    # --- training (delegated to chainrule.training) ----------------------------------------
+
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, weighted_metrics=None):
+        """Sets the optimizer, loss and metrics, each a name or an object.
+
+        Args:
+            optimizer: "adam", "sgd", "rmsprop" (the default), "adamw", "adagrad", or an Optimizer.
+            loss: a loss name ("categorical_crossentropy", "mse", ...), a Loss, or a function.
+            metrics: a list of metric names ("accuracy", ...) or Metric objects, reported per
+                epoch; they ignore sample weights, as in Keras.
+            weighted_metrics: metrics that take the sample weights into account.
+
+        Raises:
+            ValueError: for an unknown name (listing the valid ones); the previous
+                configuration stays.
+        """
+        self.compiled = Compiled(optimizer, loss, metrics, weighted_metrics)
+
+    @property
+    def optimizer(self):
+        return None if self.compiled is None else self.compiled.optimizer
+
+    @property
+    def loss(self):
+        return None if self.compiled is None else self.compiled.loss
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, validation_batch_size=None, validation_freq=1):
+        """Trains the model for ``epochs`` passes over ``(x, y)``.
+
+        Args:
+            x, y: the inputs and targets (arrays with samples on the first axis).
+            batch_size: samples per step (32).
+            epochs: the epoch to stop at (training runs epochs ``initial_epoch`` .. ``epochs-1``).
+            verbose: 0 silent, 1 progress bar, 2 one line per epoch ("auto": 1).
+            callbacks: a list of Callback objects.
+            validation_split: the fraction of the data, taken from its end before shuffling,
+                held out to validate after each epoch.
+            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``
+                (takes precedence over validation_split).
+            shuffle: reshuffle the training data before each epoch.
+            class_weight: ``{class: weight}``, multiplying each sample's loss by its class's weight.
+            sample_weight: a weight per sample.
+            initial_epoch: the epoch to start from (to resume).
+            validation_batch_size: batch size of validation (batch_size).
+            validation_freq: validate every this many epochs.
+
+        Returns:
+            A History: ``history.history["loss"]``, ``["accuracy"]``, ``["val_loss"]``...
+
+        Raises:
+            RuntimeError: if the model is not compiled.
+            ValueError: for any bad argument or data, before any weight changes.
+        """
+        return loop.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                        validation_data, shuffle, class_weight, sample_weight, initial_epoch,
+                        validation_batch_size, validation_freq)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 callbacks=None, return_dict=False):
+        """The loss and metrics on ``(x, y)``: a float when there are no metrics, else
+        ``[loss, metric...]`` (or a dict with ``return_dict``)."""
+        return loop.evaluate(self, x, y, batch_size, verbose, sample_weight, callbacks, return_dict)
+
+    def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
+        """The outputs for ``x``, computed in batches (32) without a graph, as a NumPy array."""
+        return loop.predict(self, x, batch_size, verbose, callbacks)
+
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
+        """One training step on this batch; returns its loss (and metrics)."""
+        return loop.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
+
+    def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
+        return loop.test_on_batch(self, x, y, sample_weight, return_dict)
+
+    def predict_on_batch(self, x):
+        return loop.predict_on_batch(self, x)
+
+    @property
+    def metrics_names(self):
+        metric_set = getattr(self, "metric_set", None)
+        return list(metric_set.results()) if metric_set else ["loss"]
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable,
+                "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
+                           for layer in self._sublayers]}
+
+    def __repr__(self):
+        shape = format_shape(self.built_input_shape) if self.built else "unbuilt"
+        return f"<Sequential name={self.name}, {len(self._sublayers)} layers, input {shape}>"

@@ -1,0 +1,181 @@
+"""Optimizer: the base class that turns gradients into in-place weight updates.
+
+``apply(grads, variables)`` clips the gradients (``clipnorm``, ``global_clipnorm``,
+``clipvalue``), applies decoupled weight decay (``w -= w * weight_decay * lr``), then calls the
+subclass's ``update_step(grad, variable, lr)`` for each variable and counts the step, in Keras's
+order. Updates write into the weights' arrays; the slots (moments) are arrays owned here.
+"""
+
+import math
+
+from chainrule.backend import numpy as np
+from chainrule.optimizers.schedules import LearningRateSchedule
+
+
+class Optimizer:
+    """Base class of optimizers.
+
+    Args:
+        learning_rate: a float, a LearningRateSchedule, or a callable of no arguments.
+        weight_decay: if set, each step first shrinks every weight by ``weight_decay * lr``
+            times itself (decoupled weight decay, Loshchilov & Hutter 2019).
+        clipnorm: if set, each gradient is rescaled so its L2 norm is at most this.
+        clipvalue: if set, each gradient is clipped to [-clipvalue, clipvalue].
+        global_clipnorm: if set, all gradients are rescaled together so their joint L2 norm is at
+            most this.
+        name: the optimizer's name.
+    """
+
+    def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, name=None, **unknown):
+        where = type(self).__name__
+        if unknown:
+            raise TypeError(f"{where}: unknown keyword arguments {sorted(unknown)}")
+        for arg, value in (("weight_decay", weight_decay), ("clipnorm", clipnorm),
+                           ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)):
+            if value is not None and (not _is_number(value) or value < 0):
+                raise ValueError(f"{where}: {arg} must be None or a non-negative number, "
+                                 f"received {value!r}")
+        if clipnorm is not None and global_clipnorm is not None:
+            raise ValueError(f"{where}: set at most one of clipnorm and global_clipnorm, "
+                             f"received both ({clipnorm}, {global_clipnorm})")
+        self._check_learning_rate(learning_rate)
+        self._learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self.name = name or type(self).__name__.lower()
+        self.iterations = 0
+        self._slots = {}  # slot name -> list of arrays, one per variable
+        self._variables = None
+
+    @staticmethod
+    def hyper(value, name, where, low=0.0, high=math.inf, low_open=False, high_open=False):
+        """``value`` as a float after checking it lies in the given interval."""
+        ok = _is_number(value) and (value > low if low_open else value >= low) and (
+            value < high if high_open else value <= high)
+        if not ok:
+            interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+            raise ValueError(f"{where}: {name} must be a number in {interval}, received {value!r}")
+        return float(value)
+
+    # --- learning rate ----------------------------------------------------------------------
+
+    def _check_learning_rate(self, value):
+        if isinstance(value, LearningRateSchedule) or (callable(value) and not _is_number(value)):
+            return
+        if not _is_number(value) or value < 0:
+            raise ValueError(f"{type(self).__name__}: learning_rate must be a non-negative number, "
+                             f"a schedule or a callable, received {value!r}")
+
+    @property
+    def learning_rate(self):
+        """The learning rate of the next step (a schedule is evaluated at ``iterations``)."""
+        value = self._learning_rate
+        if isinstance(value, LearningRateSchedule):
+            return float(value(self.iterations))
+        if callable(value):
+            return float(value())
+        return float(value)
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        if isinstance(self._learning_rate, LearningRateSchedule) and not isinstance(
+                value, LearningRateSchedule):
+            raise TypeError(f"{type(self).__name__}: this optimizer's learning rate is a schedule "
+                            f"and cannot be set to {value!r}; pass a schedule or rebuild it")
+        self._check_learning_rate(value)
+        self._learning_rate = value
+
+    # --- slots ------------------------------------------------------------------------------
+
+    def build(self, variables):
+        """Creates the slots for ``variables`` (called by the first apply)."""
+        self._variables = list(variables)
+        self._index = {id(v): i for i, v in enumerate(self._variables)}
+
+    def add_slot(self, name, fill=0.0):
+        self._slots[name] = [np.full(v.shape, fill, dtype=v.dtype) for v in self._variables]
+        return self._slots[name]
+
+    def slot(self, name, variable):
+        return self._slots[name][self._index[id(variable)]]
+
+    @property
+    def variables(self):
+        """The step counter and every slot array, in a fixed order (for saving and tests)."""
+        arrays = [np.asarray(self.iterations)]
+        for name in sorted(self._slots):
+            arrays.extend(self._slots[name])
+        return arrays
+
+    # --- applying gradients -----------------------------------------------------------------
+
+    def apply_gradients(self, grads_and_vars):
+        """Keras's form: a list of ``(gradient, variable)`` pairs."""
+        pairs = list(grads_and_vars)
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
+
+    def apply(self, grads, variables):
+        """Updates ``variables`` in place from ``grads`` (arrays or tensors; None is skipped).
+
+        Raises:
+            ValueError: if the counts differ, a gradient's shape is not its variable's, or the
+                variables are not the ones the optimizer was built for.
+        """
+        grads = [getattr(g, "data", g) for g in grads]
+        variables = list(variables)
+        if len(grads) != len(variables):
+            raise ValueError(f"{self.name}: received {len(grads)} gradients for "
+                             f"{len(variables)} variables")
+        for g, v in zip(grads, variables):
+            if g is not None and g.shape != v.shape:
+                raise ValueError(f"{self.name}: the gradient for {getattr(v, 'path', 'a variable')} "
+                                 f"has shape {g.shape}, the variable {v.shape}")
+        if self._variables is None:
+            self.build(variables)
+        elif any(id(v) not in self._index for v in variables):
+            raise ValueError(f"{self.name}: these variables are not the ones this optimizer was "
+                             f"built for; use a new optimizer for a new model")
+        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+        grads = self._clipped([g for g, _ in pairs])
+        lr = self.learning_rate
+        if self.weight_decay:
+            for _, v in pairs:
+                w = v.data
+                w -= w * (self.weight_decay * lr)
+        for g, (_, v) in zip(grads, pairs):
+            self.update_step(g, v, lr)
+        self.iterations += 1
+
+    def _clipped(self, grads):
+        if self.clipnorm is not None:
+            grads = [g * (self.clipnorm / max(_norm(g), self.clipnorm)) if self.clipnorm else g * 0.0
+                     for g in grads]
+        if self.global_clipnorm is not None:
+            total = math.sqrt(sum(_norm(g) ** 2 for g in grads))
+            scale = self.global_clipnorm / max(total, self.global_clipnorm) if self.global_clipnorm else 0.0
+            grads = [g * scale for g in grads]
+        if self.clipvalue is not None:
+            grads = [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+        return grads
+
+    def update_step(self, grad, variable, lr):
+        raise NotImplementedError
+
+    def get_config(self):
+        rate = self._learning_rate
+        return {"name": self.name,
+                "learning_rate": rate if _is_number(rate) else None,
+                "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
+                "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm}
+
+    def __repr__(self):
+        return f"<{type(self).__name__} learning_rate={self._learning_rate!r}>"
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+
+
+def _norm(g):
+    return math.sqrt(float(np.vdot(g, g)))
