@@ -29,6 +29,7 @@ class Bidirectional(Layer):
         if merge_mode not in MERGE_MODES:
             raise ValueError(f"Bidirectional: merge_mode must be one of {MERGE_MODES}, "
                              f"received {merge_mode!r}")
+        kwargs.setdefault("dtype", layer.dtype)
         super().__init__(**kwargs)
         config = layer.get_config()
         forward_config = {**config, "name": f"forward_{layer.name}"}

@@ -7,6 +7,7 @@ is the math, written with tensor operations so autodiff gives its gradient;
 """
 
 import collections
+import functools
 import re
 
 from chainrule import backend, initializers
@@ -92,6 +93,13 @@ class Layer:
 
     input_spec = None  # an InputSpec, set by subclasses (usually in build)
 
+    def __init_subclass__(cls, **kwargs):
+        # As in Keras, a layer is built once its build() returns, whoever called it; a second
+        # call does nothing (it would create a second set of weights).
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__:
+            cls.build = _marks_built(cls.__dict__["build"])
+
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
                  batch_input_shape=None, input_dim=None, **unknown):
         if unknown:
@@ -133,10 +141,7 @@ class Layer:
         input_shape = shape_tuple(input_shape, f"{self.name}: input shape")
         if not self.built:
             self._check_declared(input_shape)
-            batch_shape = (None,) + tuple(input_shape[1:])
-            self.build(batch_shape)
-            self.input_shape = batch_shape
-            self.built = True
+            self.build((None,) + tuple(input_shape[1:]))
         if self.input_spec is not None:
             self.input_spec.check(self, input_shape)
 
@@ -251,6 +256,25 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _marks_built(build):
+    @functools.wraps(build)
+    def wrapper(self, input_shape=None):
+        if self.built:
+            return
+        if input_shape is not None:
+            input_shape = shape_tuple(input_shape, f"{self.name}: build")
+            input_shape = (None,) + input_shape[1:] if input_shape else input_shape
+        build(self, input_shape)
+        if input_shape is not None:
+            self.input_shape = input_shape
+        self.built = True
+
+    return wrapper
+
+
+Layer.build = _marks_built(Layer.build)
 
 
 def set_variables(variables, values, where):

@@ -225,7 +225,7 @@ class Erf(Function):
 
     def forward(ctx, x):
         ctx.save(x)
-        return _erf(x).astype(x.dtype) if x.size else x.copy()
+        return xp.asarray(_erf(x), dtype=x.dtype) if x.size else x.copy()
 
     def backward(ctx, grad):
         x = ctx.saved[0]

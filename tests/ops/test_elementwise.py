@@ -104,3 +104,9 @@ def test_stable_functions_are_finite_and_exact_at_extremes(dtype):
             # as in PyTorch: an absolute tolerance far below any gradient that matters.
             np.testing.assert_allclose(t.grad, expected_grad, rtol=1e-5, atol=1e-20)
 
+
+
+test_erf_gradcheck, test_erf_matches_torch = op_tests(
+    [pytest.param(cr.erf, torch.erf if torch else None, case.values[0], id=f"erf-{case.id}")
+     for case in unary_cases("real")]
+)

@@ -69,3 +69,31 @@ def test_extremes_are_finite_and_exact_with_every_flag_raising(dtype):
         y.backward(upstream)
         np.testing.assert_array_equal(y.data, [[0.0, 0.0, 1.0], [0.5, 0.5, 0.0]])
         assert np.isfinite(t.grad).all()
+
+
+# --- sigmoid cross-entropy from logits ------------------------------------------------------------
+
+SCE_PARAMS = [
+    pytest.param(
+        cr.sigmoid_cross_entropy,
+        lambda x, y: torch.nn.functional.binary_cross_entropy_with_logits(x, y, reduction="none"),
+        [np.asarray(array(shape, "real", layout, seed=1) * 4), np.random.default_rng(2).uniform(0, 1, shape)],
+        id=f"sigmoid_cross_entropy-{name}",
+    )
+    for name, shape, layout in [("scalar", (), "c"), ("matrix", (6, 3), "c"), ("empty", (0, 2), "c"),
+                                ("transposed", (3, 4), "T")]
+]
+test_sce_gradcheck, test_sce_matches_torch = op_tests(SCE_PARAMS)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sigmoid_cross_entropy_at_extremes_and_at_zero(dtype):
+    x = np.array([-1e4, -50.0, 0.0, 50.0, 1e4], dtype=dtype)
+    y = np.array([1.0, 0.0, 1.0, 1.0, 0.0], dtype=dtype)
+    with np.errstate(all="raise"):
+        t = cr.tensor(x, requires_grad=True)
+        loss = cr.sigmoid_cross_entropy(t, y)
+        loss.backward(np.ones(5, dtype=dtype))
+    np.testing.assert_allclose(loss.data, [1e4, 0.0, np.log(2.0), 0.0, 1e4], rtol=1e-6, atol=1e-20)
+    # d/dx = sigmoid(x) - y; at exactly 0 it is 1/2 - y (the composed |x| would give -y there)
+    np.testing.assert_allclose(t.grad, [-1.0, 0.0, -0.5, 0.0, 1.0], atol=1e-12)
