@@ -8,7 +8,7 @@ arrays, outside the graph.
 from chainrule import losses
 from chainrule.autograd import no_grad
 from chainrule.backend import as_array, numpy as np
-from chainrule.tensor import tensor
+from chainrule.tensor import Tensor, tensor
 
 
 class Metric:
@@ -68,8 +68,8 @@ class MeanMetricWrapper(Mean):
 
 
 def _arrays(y_true, y_pred):
-    y_pred = np.asarray(getattr(y_pred, "data", y_pred))
-    y_true = np.asarray(getattr(y_true, "data", y_true))
+    y_pred = np.asarray(y_pred.data if isinstance(y_pred, Tensor) else y_pred)
+    y_true = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
     return losses._match_rank(y_true, y_pred.shape), y_pred
 
 

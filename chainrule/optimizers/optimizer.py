@@ -10,6 +10,7 @@ import math
 
 from chainrule.backend import numpy as np
 from chainrule.optimizers.schedules import LearningRateSchedule
+from chainrule.tensor import Tensor
 
 
 class Optimizer:
@@ -122,7 +123,7 @@ class Optimizer:
             ValueError: if the counts differ, a gradient's shape is not its variable's, or the
                 variables are not the ones the optimizer was built for.
         """
-        grads = [getattr(g, "data", g) for g in grads]
+        grads = [g.data if isinstance(g, Tensor) else g for g in grads]
         variables = list(variables)
         if len(grads) != len(variables):
             raise ValueError(f"{self.name}: received {len(grads)} gradients for "

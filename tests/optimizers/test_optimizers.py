@@ -1,0 +1,185 @@
+"""Each optimizer's first five steps against a float64 implementation of its published update
+rule written here from the formulas (Keras's forms, as the docstrings state), to 1e-12; then
+schedules, clipping, weight decay and argument checks."""
+
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import optimizers
+from chainrule.optimizers import schedules
+from chainrule.variables import Variable
+
+RNG = np.random.default_rng(0)
+SHAPES = [(3, 4), (4,)]
+START = [RNG.normal(size=s) for s in SHAPES]
+GRADS = [[RNG.normal(size=s) for s in SHAPES] for _ in range(5)]
+
+
+def run(optimizer, steps=5):
+    variables = [Variable(w.copy(), name=f"w{i}") for i, w in enumerate(START)]
+    for grads in GRADS[:steps]:
+        optimizer.apply([g.copy() for g in grads], variables)
+    return [v.data for v in variables]
+
+
+def reference_sgd(lr, momentum=0.0, nesterov=False):
+    ws = [w.copy() for w in START]
+    vs = [np.zeros_like(w) for w in ws]
+    for grads in GRADS:
+        for w, v, g in zip(ws, vs, grads):
+            if momentum == 0:
+                w -= lr * g
+                continue
+            v[:] = momentum * v - lr * g
+            w += momentum * v - lr * g if nesterov else v
+    return ws
+
+
+def reference_adam(lr, b1, b2, eps, amsgrad=False, weight_decay=0.0):
+    """Kingma & Ba 2015, Algorithm 1 with the epsilon-hat ordering of their section 2."""
+    ws = [w.copy() for w in START]
+    ms = [np.zeros_like(w) for w in ws]
+    vs = [np.zeros_like(w) for w in ws]
+    v_max = [np.zeros_like(w) for w in ws]
+    for t, grads in enumerate(GRADS, start=1):
+        for w, m, v, vm, g in zip(ws, ms, vs, v_max, grads):
+            w -= weight_decay * lr * w
+            m[:] = b1 * m + (1 - b1) * g
+            v[:] = b2 * v + (1 - b2) * g * g
+            vm[:] = np.maximum(vm, v)
+            lr_t = lr * math.sqrt(1 - b2**t) / (1 - b1**t)
+            w -= lr_t * m / (np.sqrt(vm if amsgrad else v) + eps)
+    return ws
+
+
+def reference_rmsprop(lr, rho, momentum, eps, centered):
+    ws = [w.copy() for w in START]
+    s = [np.zeros_like(w) for w in ws]
+    a = [np.zeros_like(w) for w in ws]
+    p = [np.zeros_like(w) for w in ws]
+    for grads in GRADS:
+        for i, g in enumerate(grads):
+            s[i] = rho * s[i] + (1 - rho) * g**2
+            a[i] = rho * a[i] + (1 - rho) * g
+            denominator = s[i] - a[i] ** 2 + eps if centered else s[i] + eps
+            step = lr * g / np.sqrt(denominator)
+            p[i] = momentum * p[i] + step
+            ws[i] -= p[i] if momentum else step
+    return ws
+
+
+def reference_adagrad(lr, initial, eps):
+    ws = [w.copy() for w in START]
+    s = [np.full_like(w, initial) for w in ws]
+    for grads in GRADS:
+        for w, acc, g in zip(ws, s, grads):
+            acc += g * g
+            w -= lr * g / np.sqrt(acc + eps)
+    return ws
+
+
+CASES = {
+    "sgd": (lambda: optimizers.SGD(0.1), lambda: reference_sgd(0.1)),
+    "sgd_momentum": (lambda: optimizers.SGD(0.1, momentum=0.9), lambda: reference_sgd(0.1, 0.9)),
+    "sgd_nesterov": (lambda: optimizers.SGD(0.05, momentum=0.8, nesterov=True),
+                     lambda: reference_sgd(0.05, 0.8, True)),
+    "adam": (lambda: optimizers.Adam(), lambda: reference_adam(1e-3, 0.9, 0.999, 1e-7)),
+    "adam_custom": (lambda: optimizers.Adam(0.01, beta_1=0.8, beta_2=0.99, epsilon=1e-3),
+                    lambda: reference_adam(0.01, 0.8, 0.99, 1e-3)),
+    "adam_amsgrad": (lambda: optimizers.Adam(0.01, amsgrad=True),
+                     lambda: reference_adam(0.01, 0.9, 0.999, 1e-7, amsgrad=True)),
+    "adamw": (lambda: optimizers.AdamW(0.01), lambda: reference_adam(0.01, 0.9, 0.999, 1e-7, weight_decay=0.004)),
+    "adamw_strong": (lambda: optimizers.AdamW(0.01, weight_decay=0.1),
+                     lambda: reference_adam(0.01, 0.9, 0.999, 1e-7, weight_decay=0.1)),
+    "rmsprop": (lambda: optimizers.RMSprop(), lambda: reference_rmsprop(1e-3, 0.9, 0.0, 1e-7, False)),
+    "rmsprop_centered_momentum": (lambda: optimizers.RMSprop(0.01, rho=0.8, momentum=0.5, centered=True),
+                                  lambda: reference_rmsprop(0.01, 0.8, 0.5, 1e-7, True)),
+    "adagrad": (lambda: optimizers.Adagrad(0.1), lambda: reference_adagrad(0.1, 0.1, 1e-7)),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_five_steps_match_the_published_rule(case):
+    make, reference = CASES[case]
+    for ours, expected in zip(run(make()), reference()):
+        np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_keras_defaults():
+    adam = optimizers.get("adam")
+    assert (adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon) == (1e-3, 0.9, 0.999, 1e-7)
+    assert optimizers.get("sgd").learning_rate == 0.01
+    assert optimizers.AdamW().weight_decay == 0.004
+    rms = optimizers.get("rmsprop")
+    assert (rms.learning_rate, rms.rho, rms.epsilon) == (1e-3, 0.9, 1e-7)
+    assert optimizers.get("adagrad").initial_accumulator_value == 0.1
+
+
+def test_float32_weights_stay_float32():
+    w = Variable(np.ones(3, dtype=np.float32), name="w")
+    optimizers.Adam().apply([np.ones(3, dtype=np.float32)], [w])
+    assert w.data.dtype == np.float32
+
+
+def test_schedules_by_hand():
+    decay = schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+    assert decay(0) == 0.1 and math.isclose(decay(5), 0.1 * 0.5**0.5) and math.isclose(decay(20), 0.025)
+    stairs = schedules.ExponentialDecay(0.1, 10, 0.5, staircase=True)
+    assert stairs(9) == 0.1 and stairs(10) == 0.05
+    piecewise = schedules.PiecewiseConstantDecay([100, 200], [1.0, 0.5, 0.1])
+    assert [piecewise(s) for s in (0, 100, 101, 200, 201)] == [1.0, 1.0, 0.5, 0.5, 0.1]
+    cosine = schedules.CosineDecay(0.2, decay_steps=100, alpha=0.1)
+    assert math.isclose(cosine(0), 0.2) and math.isclose(cosine(50), 0.2 * (0.9 * 0.5 + 0.1))
+    assert math.isclose(cosine(100), 0.02) and math.isclose(cosine(500), 0.02)
+    warm = schedules.CosineDecay(0.0, decay_steps=10, warmup_target=1.0, warmup_steps=4)
+    assert math.isclose(warm(2), 0.5) and math.isclose(warm(4), 1.0) and math.isclose(warm(14), 0.0, abs_tol=1e-15)
+
+
+def test_schedule_drives_the_steps():
+    optimizer = optimizers.SGD(schedules.PiecewiseConstantDecay([1], [1.0, 0.1]))
+    w = Variable(np.zeros(1), name="w")
+    for _ in range(3):
+        optimizer.apply([np.ones(1)], [w])
+    # steps 0 and 1 use 1.0 (step <= boundary), step 2 uses 0.1
+    np.testing.assert_allclose(w.data, [-2.1])
+    with pytest.raises(TypeError, match="is a schedule"):
+        optimizer.learning_rate = 0.5
+
+
+def test_clipping():
+    g = np.array([3.0, 4.0])  # norm 5
+    for kwargs, expected in [({"clipnorm": 1.0}, [0.6, 0.8]), ({"clipvalue": 3.5}, [3.0, 3.5]),
+                             ({"global_clipnorm": 2.5}, [1.5, 2.0]), ({"clipnorm": 10.0}, [3.0, 4.0])]:
+        w = Variable(np.zeros(2), name="w")
+        optimizers.SGD(1.0, **kwargs).apply([g], [w])
+        np.testing.assert_allclose(-w.data, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: optimizers.Adam(beta_1=1.0), r"beta_1 must be a number in \[0.0, 1.0\), received 1.0"),
+    (lambda: optimizers.SGD(momentum=-0.1), "momentum"),
+    (lambda: optimizers.SGD(learning_rate=-1), "learning_rate must be a non-negative number"),
+    (lambda: optimizers.SGD(clipnorm=1, global_clipnorm=1), "at most one of clipnorm and global_clipnorm"),
+    (lambda: optimizers.get("adamax"), "unknown optimizer 'adamax'.*'adam'"),
+])
+def test_bad_arguments(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_apply_checks_everything_before_updating():
+    a, b = Variable(np.zeros(2), name="a"), Variable(np.zeros(3), name="b")
+    with pytest.raises(ValueError, match=r"gradient for b has shape \(2,\), the variable \(3,\)"):
+        optimizers.SGD(1.0).apply([np.ones(2), np.ones(2)], [a, b])
+    np.testing.assert_array_equal(a.data, [0.0, 0.0])
+
+
+def test_variables_lists_step_and_slots():
+    optimizer = optimizers.Adam()
+    run(optimizer, steps=2)
+    variables = optimizer.variables
+    assert int(variables[0]) == 2 and len(variables) == 1 + 2 * len(SHAPES)
+    assert cr  # the package imports cleanly alongside the optimizers

@@ -1,0 +1,153 @@
+"""Losses against PyTorch (values and gradients), Keras's clipping and reductions by hand, and the
+target checks that run before training."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import chainrule as cr
+from chainrule import losses
+
+RNG = np.random.default_rng(0)
+N, C = 6, 4
+LOGITS = RNG.normal(size=(N, C)) * 2
+PROBS = np.exp(LOGITS) / np.exp(LOGITS).sum(1, keepdims=True)
+LABELS = RNG.integers(0, C, N)
+ONE_HOT = np.eye(C)[LABELS]
+REGRESSION = RNG.normal(size=(N, 3)), RNG.normal(size=(N, 3))
+BINARY = RNG.uniform(0.05, 0.95, size=(N, 1)), RNG.integers(0, 2, (N, 1)).astype(np.float64)
+
+# (loss, y_true, y_pred, torch function of (prediction tensor) -> scalar). Keras divides
+# probabilities by their sum before the log, which changes the gradient (not the value) of
+# already-normalized inputs, so the references do too.
+CASES = {
+    "mse": (losses.MeanSquaredError(), REGRESSION[0], REGRESSION[1],
+            lambda p: F.mse_loss(p, torch.tensor(REGRESSION[0]))),
+    "mae": (losses.MeanAbsoluteError(), REGRESSION[0], REGRESSION[1],
+            lambda p: F.l1_loss(p, torch.tensor(REGRESSION[0]))),
+    "huber": (losses.Huber(delta=0.7), REGRESSION[0], REGRESSION[1],
+              lambda p: F.huber_loss(p, torch.tensor(REGRESSION[0]), delta=0.7)),
+    "bce": (losses.BinaryCrossentropy(), BINARY[1], BINARY[0],
+            lambda p: F.binary_cross_entropy(p, torch.tensor(BINARY[1]))),
+    "bce_logits": (losses.BinaryCrossentropy(from_logits=True), BINARY[1], LOGITS[:, :1],
+                   lambda p: F.binary_cross_entropy_with_logits(p, torch.tensor(BINARY[1]))),
+    "cce": (losses.CategoricalCrossentropy(), ONE_HOT, PROBS,
+            lambda p: F.nll_loss(torch.log(p / p.sum(1, keepdim=True)), torch.tensor(LABELS))),
+    "cce_logits": (losses.CategoricalCrossentropy(from_logits=True), ONE_HOT, LOGITS,
+                   lambda p: F.cross_entropy(p, torch.tensor(ONE_HOT))),
+    "sparse": (losses.SparseCategoricalCrossentropy(), LABELS, PROBS,
+               lambda p: F.nll_loss(torch.log(p / p.sum(1, keepdim=True)), torch.tensor(LABELS))),
+    "sparse_logits": (losses.SparseCategoricalCrossentropy(from_logits=True), LABELS, LOGITS,
+                      lambda p: F.cross_entropy(p, torch.tensor(LABELS))),
+    "sparse_logits_column": (losses.SparseCategoricalCrossentropy(from_logits=True), LABELS[:, None],
+                             LOGITS, lambda p: F.cross_entropy(p, torch.tensor(LABELS))),
+    "cce_smoothing": (losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.2), ONE_HOT,
+                      LOGITS, lambda p: F.cross_entropy(p, torch.tensor(LABELS), label_smoothing=0.2)),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_matches_torch(case):
+    loss, y_true, y_pred, reference = CASES[case]
+    p = cr.tensor(y_pred, requires_grad=True)
+    value = loss(y_true, p)
+    value.backward()
+    pt = torch.tensor(y_pred, requires_grad=True)
+    expected = reference(pt)
+    expected.backward()
+    np.testing.assert_allclose(value.item(), expected.item(), rtol=1e-10)
+    np.testing.assert_allclose(p.grad, pt.grad.numpy(), rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_float32_stays_float32(case):
+    loss, y_true, y_pred, _ = CASES[case]
+    p = cr.tensor(y_pred.astype(np.float32), requires_grad=True)
+    value = loss(y_true, p)
+    value.backward()
+    assert value.dtype == np.float32 and p.grad.dtype == np.float32
+
+
+def test_probabilities_are_clipped_as_keras_does():
+    # log(1e-7) is Keras's floor: a confident wrong answer costs -log(1e-7), not infinity
+    floor = -np.log(1e-7)
+    bce = losses.BinaryCrossentropy()(np.array([[1.0], [0.0]]), cr.tensor([[0.0], [1.0]], dtype="float64"))
+    np.testing.assert_allclose(bce.item(), -np.log(1e-7) * 1.0 + 0.0, rtol=1e-6)
+    cce = losses.CategoricalCrossentropy()(np.array([[0.0, 1.0]]), cr.tensor([[1.0, 0.0]], dtype="float64"))
+    np.testing.assert_allclose(cce.item(), floor, rtol=1e-9)
+
+
+def test_categorical_crossentropy_renormalizes_probabilities():
+    # Keras divides by the sum first: [2, 2] is read as [0.5, 0.5]
+    value = losses.CategoricalCrossentropy()(np.array([[1.0, 0.0]]), cr.tensor([[2.0, 2.0]], dtype="float64"))
+    np.testing.assert_allclose(value.item(), np.log(2.0), rtol=1e-12)
+
+
+def test_binary_label_smoothing_by_hand():
+    p, y = 0.8, 1.0
+    smoothed = y * (1 - 0.1) + 0.05
+    expected = -(smoothed * np.log(p) + (1 - smoothed) * np.log(1 - p))
+    value = losses.BinaryCrossentropy(label_smoothing=0.1)(np.array([[y]]), cr.tensor([[p]], dtype="float64"))
+    np.testing.assert_allclose(value.item(), expected, rtol=1e-12)
+
+
+def test_sample_weight_and_reductions():
+    y_true, y_pred = REGRESSION
+    per_sample = ((y_true - y_pred) ** 2).mean(axis=1)
+    w = RNG.uniform(0, 2, N)
+    mse = losses.MeanSquaredError()
+    # "sum_over_batch_size" divides by the number of samples, not by the sum of the weights
+    np.testing.assert_allclose(mse(y_true, cr.tensor(y_pred), w).item(), (w * per_sample).sum() / N, rtol=1e-12)
+    np.testing.assert_allclose(mse(y_true, cr.tensor(y_pred), w[:, None]).item(), (w * per_sample).sum() / N, rtol=1e-12)
+    np.testing.assert_allclose(losses.MeanSquaredError(reduction="sum")(y_true, cr.tensor(y_pred)).item(),
+                               per_sample.sum(), rtol=1e-12)
+    np.testing.assert_allclose(losses.MeanSquaredError(reduction=None)(y_true, cr.tensor(y_pred)).data,
+                               per_sample, rtol=1e-12)
+
+
+def test_rank_of_targets_is_matched():
+    # (n,) targets against (n, 1) outputs, as the IMDB model has
+    y = np.array([1.0, 0.0, 1.0])
+    p = cr.tensor([[0.9], [0.2], [0.6]], dtype="float64")
+    expected = -np.mean([np.log(0.9), np.log(0.8), np.log(0.6)])
+    np.testing.assert_allclose(losses.BinaryCrossentropy()(y, p).item(), expected, rtol=1e-12)
+
+
+def test_categorical_with_integer_labels_explains_the_fix():
+    with pytest.raises(ValueError, match=r"one-hot targets of shape \(n, 10\); received class labels "
+                                         r"of shape \(5,\).*sparse_categorical_crossentropy.*to_categorical\(y, 10\)"):
+        losses.get("categorical_crossentropy").check_targets(np.arange(5), (None, 10), "y")
+
+
+@pytest.mark.parametrize("labels, message", [
+    (np.array([0, 3, 10]), r"labels in \[0, 10\); received 10 at index \(2,\)"),
+    (np.array([0, -1]), r"received -1 at index \(1,\)"),
+    (np.array([0.5, 1.0]), r"received 0.5 at index \(0,\)"),
+    (np.eye(10)[:3], "they look one-hot"),
+])
+def test_sparse_targets_are_checked(labels, message):
+    with pytest.raises(ValueError, match=message):
+        losses.get("sparse_categorical_crossentropy").check_targets(labels, (None, 10), "y")
+
+
+def test_binary_targets_are_checked():
+    with pytest.raises(ValueError, match=r"targets in \[0, 1\]; received 2.0 at index \(1, 0\)"):
+        losses.get("binary_crossentropy").check_targets(np.array([[1.0], [2.0]]), (None, 1), "y")
+    with pytest.raises(ValueError, match=r"targets of shape \(n, 3\).*received shape \(4, 2\)"):
+        losses.get("mse").check_targets(np.zeros((4, 2)), (None, 3), "y")
+
+
+def test_unknown_name_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="unknown loss 'crossentropy'.*'binary_crossentropy'"):
+        losses.get("crossentropy")
+
+
+def test_function_and_class_identifiers():
+    def double_mse(y_true, y_pred):
+        return losses.mean_squared_error(y_true, y_pred) * 2.0
+
+    y_true, y_pred = REGRESSION
+    value = losses.get(double_mse)(y_true, cr.tensor(y_pred)).item()
+    np.testing.assert_allclose(value, 2 * ((y_true - y_pred) ** 2).mean(), rtol=1e-12)
+    assert isinstance(losses.get(losses.Huber), losses.Huber)
