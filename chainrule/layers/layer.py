@@ -153,9 +153,13 @@ class Layer:
             d is not None and r is not None and d != r for d, r in zip(declared[1:], input_shape[1:])
         ):
             raise ValueError(
-                f'Layer "{self.name}" ({type(self).__name__}) was declared with input shape '
-                f"{format_shape(declared)} but received an input of shape {format_shape(input_shape)}"
+                f"{self.describe()} was declared with input shape {format_shape(declared)} but "
+                f"received an input of shape {format_shape(input_shape)}"
             )
+
+    def describe(self):
+        """How error messages name this layer: ``Layer "dense" (Dense)``."""
+        return f'Layer "{self.name}" ({type(self).__name__})'
 
     def output_shape_for(self, input_shape):
         """Builds the layer for ``input_shape`` if needed and returns its output shape."""

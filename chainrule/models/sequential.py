@@ -60,8 +60,10 @@ class Sequential(Layer):
         if any(existing.name == layer.name for existing in self._sublayers):
             raise ValueError(f'Sequential "{self.name}": a layer named "{layer.name}" is already '
                              f"in the model; layer names must be unique")
-        if not self._sublayers and self._declared_input_shape is None:
-            self._declared_input_shape = layer._declared_input_shape
+        if not self._sublayers:
+            self.dtype = layer.dtype  # data is cast to the first layer's dtype
+            if self._declared_input_shape is None:
+                self._declared_input_shape = layer._declared_input_shape
         if self.built:
             layer.output_shape_for(self.output_shape)  # refuses a misfit before adding
         self._sublayers.append(layer)
@@ -113,6 +115,9 @@ class Sequential(Layer):
 
     def build_for(self, input_shape):
         self.output_shape_for(input_shape)
+
+    def describe(self):
+        return f'Sequential model "{self.name}"'
 
     def call(self, x, training=False):
         for layer in self._sublayers:

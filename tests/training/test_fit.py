@@ -1,0 +1,228 @@
+"""fit, evaluate, predict and the batch methods: the arithmetic of a training step checked by
+hand, Keras's conventions (validation split, logged loss, weights), bad input refused before any
+work, and interruptions that leave the weights as after the last completed step."""
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import callbacks, optimizers
+from chainrule.layers import Dense, Dropout
+from chainrule.models import Sequential
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(50, 3))
+TRUE_W = np.array([[1.0], [-2.0], [0.5]])
+Y = X @ TRUE_W + 0.1
+
+
+def linear_model(lr=0.1, dtype="float64", **compile_kwargs):
+    model = Sequential([Dense(1, input_shape=(3,), kernel_initializer="zeros", dtype=dtype)])
+    model.compile(optimizer=optimizers.SGD(lr), loss="mse", **compile_kwargs)
+    return model
+
+
+def test_fit_is_gradient_descent_by_hand():
+    model = linear_model()
+    model.fit(X, Y, batch_size=20, epochs=2, shuffle=False, verbose=0)
+    w, b = np.zeros((3, 1)), np.zeros(1)
+    for _ in range(2):
+        for start in range(0, 50, 20):
+            x, y = X[start:start + 20], Y[start:start + 20]
+            error = x @ w + b - y  # d/dpred of mean((pred - y)^2) = 2 error / n
+            w -= 0.1 * x.T @ (2 * error) / len(x)
+            b -= 0.1 * (2 * error).sum(0) / len(x)
+    kernel, bias = model.get_weights()
+    np.testing.assert_allclose(kernel, w, rtol=1e-12)
+    np.testing.assert_allclose(bias, b, rtol=1e-12)
+
+
+def test_logged_loss_is_the_mean_over_samples_and_validation_is_the_tail():
+    model = linear_model(lr=0.0, metrics=["mae"])  # weights never change
+    model.set_weights([TRUE_W * 0.5, np.array([0.3])])
+    history = model.fit(X, Y, batch_size=16, epochs=1, validation_split=0.2, verbose=0)
+    split = 40  # floor(50 * 0.8): the last 10 samples validate, taken before any shuffling
+    pred = X @ (TRUE_W * 0.5) + 0.3
+    np.testing.assert_allclose(history.history["loss"], [((pred[:split] - Y[:split]) ** 2).mean()], rtol=1e-12)
+    np.testing.assert_allclose(history.history["val_loss"], [((pred[split:] - Y[split:]) ** 2).mean()], rtol=1e-12)
+    np.testing.assert_allclose(history.history["val_mae"], [np.abs(pred[split:] - Y[split:]).mean()], rtol=1e-12)
+    assert list(history.history) == ["loss", "mae", "val_loss", "val_mae"] and history.epoch == [0]
+    assert model.evaluate(X[split:], Y[split:], verbose=0)[0] == pytest.approx(history.history["val_loss"][0])
+    results = model.evaluate(X, Y, verbose=0, return_dict=True)
+    assert list(results) == ["loss", "mae"]
+
+
+def test_validation_data_and_initial_epoch():
+    model = linear_model()
+    history = model.fit(X[:40], Y[:40], validation_data=(X[40:], Y[40:]), epochs=4, initial_epoch=2,
+                        verbose=0)
+    assert history.epoch == [2, 3] and len(history.history["val_loss"]) == 2
+
+
+def test_class_weight_equals_sample_weight():
+    x = RNG.normal(size=(30, 2))
+    y = (x[:, :1] > 0).astype(np.float64)
+
+    def trained(**weights):
+        model = Sequential([Dense(1, activation="sigmoid", input_shape=(2,), kernel_initializer="ones",
+                                  dtype="float64")])
+        model.compile(optimizer=optimizers.SGD(0.5), loss="binary_crossentropy")
+        model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0, **weights)
+        return model.get_weights()
+
+    by_class = trained(class_weight={0: 1.0, 1: 3.0})
+    by_sample = trained(sample_weight=np.where(y[:, 0] > 0, 3.0, 1.0))
+    plain = trained()
+    for a, b in zip(by_class, by_sample):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert not np.allclose(by_class[0], plain[0])
+
+
+def test_seeded_runs_are_bitwise_identical():
+    def run():
+        cr.utils.set_random_seed(42)
+        model = Sequential([Dense(8, activation="relu", input_shape=(3,)), Dropout(0.3), Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(X, Y, batch_size=8, epochs=2, verbose=0)  # shuffled, with dropout
+        return model.get_weights()
+
+    for a, b in zip(run(), run()):
+        assert a.tobytes() == b.tobytes()
+
+
+def test_batch_methods():
+    model = linear_model(metrics=["mae"])
+    loss, mae = model.train_on_batch(X[:10], Y[:10])
+    assert loss == pytest.approx((Y[:10] ** 2).mean()) and mae == pytest.approx(np.abs(Y[:10]).mean())
+    assert not np.allclose(model.get_weights()[0], 0)
+    results = model.test_on_batch(X[:10], Y[:10], return_dict=True)
+    pred = model.predict_on_batch(X[:10])
+    assert results["loss"] == pytest.approx(((pred - Y[:10]) ** 2).mean())
+
+
+def test_verbose_output(capsys):
+    model = linear_model()
+    model.fit(X, Y, batch_size=25, epochs=2, verbose=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Epoch 1/2" and lines[1].startswith("2/2 - ") and " - loss: " in lines[1]
+    model.fit(X, Y, batch_size=25, epochs=1, verbose=1)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Epoch 1/1" and out[1].startswith("2/2 ━━━━━━━━━━━━━━━━━━━━") and "loss:" in out[1]
+    model.fit(X, Y, epochs=1, verbose=0)
+    assert capsys.readouterr().out == ""
+
+
+# --- bad input: refused before any work ----------------------------------------------------
+
+
+def _unchanged(model, before):
+    for a, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fit_before_compile():
+    model = Sequential([Dense(1, input_shape=(3,))])
+    with pytest.raises(RuntimeError, match=r"not compiled; call model.compile"):
+        model.fit(X, Y)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(x=X, y=Y[:49]), "same number of samples: x has 50, y has 49"),
+    (dict(x=np.where(np.arange(150).reshape(50, 3) == 31, np.nan, X), y=Y),
+     r"fit: x holds nan at index \(10, 1\)"),
+    (dict(x=X, y=np.where(np.arange(50)[:, None] == 7, np.inf, Y)), r"fit: y holds inf at index \(7, 0\)"),
+    (dict(x=X[:, :2], y=Y), r"was declared with input shape \(None, 3\).*\(50, 2\)"),
+    (dict(x=X, y=Y, batch_size=0), "batch_size must be a positive int, received 0"),
+    (dict(x=X, y=Y, validation_split=1.0), r"validation_split must be a number in \[0, 1\)"),
+    (dict(x=X, y=Y, verbose=3), "verbose must be 0, 1, 2 or 'auto'"),
+    (dict(x=X, y=np.zeros((50, 2))), r"targets of shape \(n, 1\)"),
+    (dict(x=["a"] * 50, y=Y), "expected numbers"),
+])
+def test_fit_refuses_bad_input(kwargs, message):
+    model = linear_model()
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=message):
+        model.fit(verbose=kwargs.pop("verbose", 0), **kwargs)
+    _unchanged(model, before)
+
+
+def test_classification_targets_are_checked_before_training():
+    model = Sequential([Dense(10, activation="softmax", input_shape=(3,))])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    before = model.get_weights()
+    with pytest.raises(ValueError, match="sparse_categorical_crossentropy.*to_categorical"):
+        model.fit(X, np.arange(50) % 10, verbose=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    labels = np.arange(50) % 10
+    labels[33] = 10
+    with pytest.raises(ValueError, match=r"labels in \[0, 10\); received 10 at index \(33,\)"):
+        model.fit(X, labels, verbose=0)
+    _unchanged(model, before)
+
+
+def test_compile_refuses_unknown_names_and_keeps_the_previous_settings():
+    model = linear_model()
+    compiled = model.compiled
+    for kwargs, message in [(dict(optimizer="adamm", loss="mse"), "unknown optimizer 'adamm'.*'adam'"),
+                            (dict(loss="mean_square_error"), "unknown loss.*'mean_squared_error'"),
+                            (dict(loss="mse", metrics=["acc", "f1"]), "unknown metric 'f1'"),
+                            (dict(loss="mse", metrics="accuracy"), r"write metrics=\['accuracy'\]")]:
+        with pytest.raises(ValueError, match=message):
+            model.compile(**kwargs)
+        assert model.compiled is compiled
+
+
+# --- interruptions ------------------------------------------------------------------------
+
+
+class _StopAt(callbacks.Callback):
+    """Records the weights after each completed step; raises before step ``stop``."""
+
+    def __init__(self, stop, error):
+        super().__init__()
+        self.stop, self.error, self.after = stop, error, None
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.after = self.model.get_weights()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == self.stop:
+            raise self.error
+
+
+def test_exception_in_a_callback_leaves_the_last_completed_step():
+    model = linear_model()
+    stopper = _StopAt(3, RuntimeError("callback failed"))
+    with pytest.raises(RuntimeError, match="callback failed"):
+        model.fit(X, Y, batch_size=5, callbacks=[stopper], verbose=0)
+    _unchanged(model, stopper.after)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name == "nt", reason="needs POSIX signals")
+def test_ctrl_c_during_an_update_finishes_that_update_first():
+    updates = []
+
+    class Interrupting(optimizers.SGD):
+        def update_step(self, grad, variable, lr):
+            if self.iterations == 2 and 2 not in updates:
+                os.kill(os.getpid(), signal.SIGINT)  # arrives between the kernel and the bias
+            updates.append(self.iterations)
+            super().update_step(grad, variable, lr)
+
+    model = Sequential([Dense(1, input_shape=(3,), kernel_initializer="zeros", dtype="float64")])
+    model.compile(optimizer=Interrupting(0.1), loss="mse")
+    recorder = _StopAt(-1, None)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, Y, batch_size=5, shuffle=False, callbacks=[recorder], verbose=0)
+    assert model.optimizer.iterations == 3  # step 2 completed for both weights, then the interrupt
+    w, b = np.zeros((3, 1)), np.zeros(1)
+    for start in range(0, 15, 5):
+        x, y = X[start:start + 5], Y[start:start + 5]
+        error = 2 * (x @ w + b - y) / 5
+        w, b = w - 0.1 * x.T @ error, b - 0.1 * error.sum(0)
+    np.testing.assert_allclose(model.get_weights()[0], w, rtol=1e-12)
+    np.testing.assert_allclose(model.get_weights()[1], b, rtol=1e-12)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
