@@ -185,7 +185,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     history = History()
     user_callbacks = list(callbacks or [])
     progbar = [ProgbarLogger()] if verbose else []
-    callback_list = CallbackList([history] + progbar + user_callbacks, model,
+    # the user's callbacks first, so what they add to the logs (a learning rate) is shown and kept
+    callback_list = CallbackList(user_callbacks + progbar + [history], model,
                                  {"epochs": epochs, "steps": steps, "verbose": verbose})
     model.stop_training = False
     model.metric_set = train_metrics
