@@ -33,6 +33,9 @@ class Function:
     """
 
     saved = None  # the arrays passed to save(); _RELEASED once a backward pass freed them
+    # True when backward returns arrays it allocated itself, shared with nothing else (not grad,
+    # not each other, not saved buffers): the engine may then hand them to leaves without a copy.
+    owns_grads = False
     sequence_number = 0  # creation order of recorded nodes, set by record(); orders the backward
     retained = None  # the output tensor, when it asked to keep its gradient (retain_grad)
 
@@ -185,21 +188,27 @@ def backward(root, grad=None, retain_graph=False):
         for tensor, input_grad in zip(node.inputs, input_grads):
             if input_grad is None or not tensor._requires_grad:
                 continue
+            owned = node.owns_grads
             if input_grad.shape != tensor._data.shape:
                 input_grad = unbroadcast(input_grad, tensor, node)
+                owned = True  # the reduction made a new array
             creator = tensor._ctx
             if creator is None:
-                _accumulate_leaf(tensor, input_grad)
+                _accumulate_leaf(tensor, input_grad, owned)
             elif creator in grads:
                 grads[creator] = grads[creator] + input_grad
             else:
                 grads[creator] = input_grad
 
 
-def _accumulate_leaf(tensor, grad):
+def _accumulate_leaf(tensor, grad, owned=False):
     if tensor._grad is None:
-        # A copy: the same array may reach several leaves, and `+=` below must not alias them.
-        tensor._grad = grad.astype(tensor._data.dtype, copy=True)
+        # A copy unless the array is known to be the leaf's alone: the same array may reach
+        # several leaves, and `+=` below must not write through one into another.
+        if owned and grad.dtype == tensor._data.dtype:
+            tensor._grad = grad
+        else:
+            tensor._grad = grad.astype(tensor._data.dtype, copy=True)
     else:
         tensor._grad += grad
 

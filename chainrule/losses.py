@@ -14,7 +14,8 @@ import re
 import sys
 
 from chainrule.backend import as_array, xp
-from chainrule.tensor import Tensor, clip, log, log_softmax, sigmoid_cross_entropy, tensor
+from chainrule.tensor import (Tensor, categorical_cross_entropy, clip, log, log_softmax,
+                              sigmoid_cross_entropy, tensor)
 import chainrule.tensor  # noqa: F401
 
 # NOTE: the package exports a function named `tensor`, which hides the module of that name.
@@ -137,11 +138,8 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_pred.shape[axis]
     if from_logits:
-        log_p = log_softmax(y_pred, axis=axis)
-    else:
-        p = y_pred / y_pred.sum(axis=axis, keepdims=True)
-        log_p = log(clip(p, EPSILON, 1.0 - EPSILON))
-    return -(y_true * log_p).sum(axis=axis)
+        return -(y_true * log_softmax(y_pred, axis=axis)).sum(axis=axis)
+    return categorical_cross_entropy(y_pred, y_true, axis=axis, epsilon=EPSILON)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):

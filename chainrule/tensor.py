@@ -812,6 +812,18 @@ def sigmoid_cross_entropy(logits, targets):
     x, t = _operands(logits, targets, "sigmoid_cross_entropy")
     return apply(nn.SigmoidCrossEntropy, x, t)
 
+
+def categorical_cross_entropy(probabilities, targets, axis=-1, epsilon=1e-7):
+    """``-sum(targets * log(q))`` over ``axis``, where q is ``probabilities`` divided by their sum
+    and clipped to [epsilon, 1 - epsilon] (Keras's cross-entropy on probabilities), fused."""
+    p = _floating(probabilities, "categorical_cross_entropy")
+    p, y = _operands(p, targets, "categorical_cross_entropy")
+    if not isinstance(y, Tensor) or y.shape != p.shape:
+        raise ValueError(f"categorical_cross_entropy: targets must have the probabilities' shape "
+                         f"{p.shape}, received {getattr(y, 'shape', type(y).__name__)}")
+    return apply(nn.CategoricalCrossEntropy, p, y, axis=_axis(axis, p.ndim, "categorical_cross_entropy"),
+                 epsilon=float(epsilon))
+
 def log_softmax(x, axis=-1):
     """log(softmax(x)) along ``axis``, computed without forming softmax (max-subtracted)."""
     x = _floating(x, "log_softmax")
@@ -1021,6 +1033,27 @@ def embedding(weight, indices):
 
 
 # --- linear algebra -------------------------------------------------------------------------------
+
+
+def linear(x, weight, bias=None):
+    """``x @ weight + bias`` on the last axis of ``x`` as one fused operation (a Dense layer).
+
+    Args:
+        x: ``(..., in)``.  weight: ``(in, out)``.  bias: ``(out,)`` or None.
+
+    Raises:
+        ValueError: when the shapes do not fit, naming them.
+    """
+    x, weight = _operands(_floating(x, "linear"), weight, "linear")
+    if bias is not None:
+        _, bias = _operands(x, bias, "linear")
+    if x.ndim < 1 or weight.ndim != 2 or x.shape[-1] != weight.shape[0] or (
+            bias is not None and bias.shape != (weight.shape[1],)):
+        raise ValueError(
+            f"linear: expected x (..., n), weight (n, m) and bias (m,); received x {x.shape}, "
+            f"weight {weight.shape}, bias {None if bias is None else bias.shape}"
+        )
+    return apply(linalg.Linear, x, weight, bias)
 
 
 def matmul(x, y):

@@ -2,7 +2,7 @@
 
 from chainrule import activations, initializers
 from chainrule.layers.layer import InputSpec, Layer
-from chainrule.tensor import matmul
+from chainrule.tensor import linear
 
 
 class Dense(Layer):
@@ -47,9 +47,7 @@ class Dense(Layer):
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
 
     def call(self, x, training=False):
-        y = matmul(x, self.kernel)  # (batch, ..., in) @ (in, units) -> (batch, ..., units)
-        if self.bias is not None:
-            y = y + self.bias
+        y = linear(x, self.kernel, self.bias)  # (batch, ..., in) @ (in, units) + (units,)
         return self.activation(y)
 
     def compute_output_shape(self, input_shape):

@@ -37,10 +37,10 @@ class GRU(RNN):
         shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
         self.bias = self.add_weight("bias", shape, self.bias_initializer) if self.use_bias else None
 
-    def add_input_bias(self, xw):
+    def input_bias(self):
         if self.bias is None:
-            return xw
-        return xw + (self.bias[0] if self.reset_after else self.bias)
+            return None
+        return self.bias[0] if self.reset_after else self.bias
 
     def _recurrent_bias(self):
         if self.bias is None:

@@ -116,6 +116,7 @@ class Layer:
         self._own_weights = []
         self._sublayers = []
         self.input_shape = None  # the batch shape seen by build, batch axis None
+        self._accepted_shape = None  # the last input shape that passed the checks
         self._declared_input_shape = None
         if input_dim is not None:
             input_shape = (input_dim,)
@@ -138,12 +139,15 @@ class Layer:
 
     def build_for(self, input_shape):
         """Builds the layer for ``input_shape`` if it is not built yet, then checks the shape."""
+        if self.built and input_shape == self._accepted_shape:
+            return  # the shape of the previous batch, already checked
         input_shape = shape_tuple(input_shape, f"{self.name}: input shape")
         if not self.built:
             self._check_declared(input_shape)
             self.build((None,) + tuple(input_shape[1:]))
         if self.input_spec is not None:
             self.input_spec.check(self, input_shape)
+        self._accepted_shape = input_shape
 
     def _check_declared(self, input_shape):
         declared = self._declared_input_shape

@@ -9,7 +9,7 @@ operations (``step``), which is slower but differentiates anything.
 from chainrule import activations, initializers
 from chainrule.layers.dropout import check_rate, dropout_mask
 from chainrule.layers.layer import InputSpec, Layer
-from chainrule.tensor import Tensor, matmul, stack, zeros
+from chainrule.tensor import Tensor, linear, stack, zeros
 
 
 class RNN(Layer):
@@ -93,7 +93,10 @@ class RNN(Layer):
         return self.call(x, training=training, initial_state=initial_state)
 
     def call(self, x, training=False, initial_state=None):
-        batch = x.shape[0]
+        batch, steps = x.shape[0], x.shape[1]
+        if steps == 0:
+            raise ValueError(f'Layer "{self.name}" ({type(self).__name__}) received a sequence of '
+                             f"0 time steps (input shape {x.shape}); it needs at least one")
         states = self._initial_states(batch, initial_state)
         if self.go_backwards:
             x = x[:, ::-1]
@@ -102,8 +105,8 @@ class RNN(Layer):
         mask = None
         if training and self.recurrent_dropout:
             mask = dropout_mask((batch, self.units), self.recurrent_dropout, x.dtype)
-        xw = matmul(x, self.kernel)  # (batch, time, in) @ (in, gates*units) -> (batch, time, gates*units)
-        xw = self.add_input_bias(xw)
+        # (batch, time, in) @ (in, gates*units) + bias -> (batch, time, gates*units)
+        xw = linear(x, self.kernel, self.input_bias())
         name = activations.serialize(self.activation)
         if self.fused(name):
             sequence, final_states = self.run_fused(xw, states, mask, name)
@@ -112,8 +115,9 @@ class RNN(Layer):
         output = sequence if self.return_sequences else final_states[0]
         return [output, *final_states] if self.return_state else output
 
-    def add_input_bias(self, xw):
-        return xw + self.bias if self.bias is not None else xw
+    def input_bias(self):
+        """The bias added to the input projection (all of it, except for GRU)."""
+        return self.bias
 
     def fused(self, activation_name):
         return activation_name in ("tanh", "sigmoid", "relu", "linear")

@@ -30,6 +30,7 @@ class Sequential(Layer):
         super().__init__(name=name, trainable=trainable)
         self.built_input_shape = None
         self.output_shape = None
+        self._output_shapes = {}  # input shapes already checked through every layer -> output
         self.compiled = None
         self.history = None
         self.stop_training = False
@@ -67,6 +68,7 @@ class Sequential(Layer):
         if self.built:
             layer.output_shape_for(self.output_shape)  # refuses a misfit before adding
         self._sublayers.append(layer)
+        self._output_shapes.clear()
         if not self.built and self._declared_input_shape is not None:
             self.build(self._declared_input_shape)
         elif self.built:
@@ -81,6 +83,7 @@ class Sequential(Layer):
         if not self._sublayers:
             raise ValueError(f'Sequential "{self.name}" has no layers to pop')
         self._sublayers.pop()
+        self._output_shapes.clear()
         if self.built:
             self.output_shape = self._output_shape(self.built_input_shape)
 
@@ -106,12 +109,19 @@ class Sequential(Layer):
     def output_shape_for(self, input_shape):
         """Builds the model for ``input_shape`` if needed and returns the output shape, with
         each layer checking the shape it receives."""
+        known = self._output_shapes.get(input_shape)
+        if known is not None:
+            return known
         input_shape = shape_tuple(input_shape, f"{self.name}: input shape")
         if self._declared_input_shape is not None:
             self._check_declared(input_shape)
         if not self.built:
             self.build(input_shape)
-        return self._output_shape(input_shape)
+        output_shape = self._output_shape(input_shape)
+        if len(self._output_shapes) > 64:
+            self._output_shapes.clear()
+        self._output_shapes[input_shape] = output_shape
+        return output_shape
 
     def build_for(self, input_shape):
         self.output_shape_for(input_shape)

@@ -14,6 +14,8 @@ class MatMul(Function):
     product, which never builds a (batch, k, n) array only to sum it.
     """
 
+    owns_grads = True
+
     def forward(ctx, x, y):
         ctx.save(x, y)
         return xp.matmul(x, y)
@@ -48,3 +50,30 @@ class MatMul(Function):
             if y.ndim == 1:
                 dy = dy[..., 0]
         return dx, dy
+
+
+class Linear(Function):
+    """z = x @ w + b over the last axis of x (b optional);
+    dz/dx = grad @ w^T, dz/dw = x^T @ grad (batch axes folded into rows), dz/db = grad summed
+    over all axes but the last.
+
+    A primitive for cost: a Dense layer's whole affine map is one matmul into the output and one
+    in-place bias add, one graph node, and its backward is three 2-D products and one sum.
+    """
+
+    owns_grads = True
+
+    def forward(ctx, x, w, b):
+        z = x @ w  # (..., in) @ (in, out) -> (..., out)
+        if b is not None:
+            z += b
+        ctx.save(x, w)
+        return z
+
+    def backward(ctx, grad):
+        x, w = ctx.saved
+        rows = grad.reshape(-1, grad.shape[-1])  # (batch..., out) -> (rows, out)
+        dx = grad @ w.T if ctx.needs_input_grad[0] else None
+        dw = x.reshape(-1, x.shape[-1]).T @ rows if ctx.needs_input_grad[1] else None
+        db = rows.sum(axis=0) if ctx.needs_input_grad[2] else None
+        return dx, dw, db

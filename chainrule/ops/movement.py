@@ -66,6 +66,8 @@ class Embedding(Function):
     same word twice in a batch) accumulate.
     """
 
+    owns_grads = True
+
     def forward(ctx, w, indices):
         ctx.input_shape = w.shape
         ctx.indices = indices

@@ -63,6 +63,8 @@ class SimpleRNNSequence(Function):
     dU = sum_t (h_{t-1} m)^T da_t;  the gradient passed to h_{t-1} is (da_t @ U^T) m.
     """
 
+    owns_grads = True
+
     def forward(ctx, xw, u, h0, mask, activation):
         act = ACTIVATIONS[activation][0]
         xs = _time_major(xw)  # (T, B, units)
@@ -107,6 +109,8 @@ class LSTMSequence(Function):
         da = (di i (1-i), df f (1-f), dg (1 - g^2), do o (1-o));   dxw_t = da
         to step t-1: dc f and (da @ U^T) m;   dU = sum_t (h_{t-1} m)^T da_t
     """
+
+    owns_grads = True
 
     def forward(ctx, xw, u, h0, c0, mask):
         xs = _time_major(xw)  # (T, B, 4 units)
@@ -182,6 +186,8 @@ class GRUSequence(Function):
         dxw_t = (dz, dr, dn);  dq = (dz, dr, dn r);  db = sum dq;  dU = sum (h_{t-1} m)^T dq
         to step t-1: dh z + (dq @ U^T) m
     """
+
+    owns_grads = True
 
     def forward(ctx, xw, u, b, h0, mask):
         xs = _time_major(xw)  # (T, B, 3 units)

@@ -39,7 +39,11 @@ def to_array(value, name, float_dtype):
 
 def check_finite(array, name):
     """Raises ValueError naming ``name`` and the first index holding NaN or infinity."""
-    if array.dtype.kind != "f":
+    if array.dtype.kind != "f" or array.size == 0:
+        return
+    # NOTE: min and max propagate NaN and reach infinities, without the boolean array that
+    # isfinite would allocate over the whole data set; only a failure pays for finding the index.
+    if np.isfinite(array.min()) and np.isfinite(array.max()):
         return
     finite = np.isfinite(array)
     if not finite.all():

@@ -49,3 +49,33 @@ def test_matmul_with_numpy_operand_keeps_the_tensor_dtype():
     assert out.dtype == np.float32
     out.sum().backward()
     np.testing.assert_array_equal(w.grad, np.full((4, 2), 3.0))
+
+
+# --- linear: x @ w + b fused ----------------------------------------------------------------------
+
+LINEAR_SHAPES = [
+    ("rows", (5, 3), "c", True),
+    ("rows-no-bias", (5, 3), "c", False),
+    ("sequence", (2, 4, 3), "c", True),
+    ("vector", (3,), "c", True),
+    ("empty-rows", (0, 3), "c", True),
+    ("transposed", (5, 3), "T", True),
+]
+LINEAR_PARAMS = [
+    pytest.param(
+        (lambda x, w, b: cr.linear(x, w, b)) if bias else (lambda x, w: cr.linear(x, w)),
+        (lambda x, w, b: x @ w + b) if bias else (lambda x, w: x @ w),
+        [array(shape, "real", layout, seed=1), array((3, 4), seed=2)] + ([array((4,), seed=3)] if bias else []),
+        id=f"linear-{name}",
+    )
+    for name, shape, layout, bias in LINEAR_SHAPES
+]
+test_linear_gradcheck, test_linear_matches_torch = op_tests(LINEAR_PARAMS)
+
+
+def test_linear_refuses_misfits():
+    with pytest.raises(ValueError, match=r"linear: expected x \(..., n\), weight \(n, m\) and bias \(m,\); "
+                                         r"received x \(2, 3\), weight \(4, 5\), bias None"):
+        cr.linear(np.ones((2, 3)), np.ones((4, 5)))
+    with pytest.raises(ValueError, match=r"bias \(4,\)"):
+        cr.linear(np.ones((2, 3)), np.ones((3, 5)), np.ones(4))

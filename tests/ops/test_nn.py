@@ -97,3 +97,38 @@ def test_sigmoid_cross_entropy_at_extremes_and_at_zero(dtype):
     np.testing.assert_allclose(loss.data, [1e4, 0.0, np.log(2.0), 0.0, 1e4], rtol=1e-6, atol=1e-20)
     # d/dx = sigmoid(x) - y; at exactly 0 it is 1/2 - y (the composed |x| would give -y there)
     np.testing.assert_allclose(t.grad, [-1.0, 0.0, -0.5, 0.0, 1.0], atol=1e-12)
+
+
+# --- Keras's cross-entropy on probabilities -------------------------------------------------------
+
+
+def _keras_cross_entropy_torch(p, y, axis=-1):
+    q = torch.clamp(p / p.sum(axis, keepdim=True), 1e-7, 1 - 1e-7)
+    return -(y * torch.log(q)).sum(axis)
+
+
+def _probabilities(shape, seed):
+    values = np.random.default_rng(seed).uniform(0.05, 1.0, shape)
+    return values / values.sum(-1, keepdims=True) * 1.3  # not normalized: the primitive divides
+
+
+CCE_PARAMS = [
+    pytest.param(lambda p, y, a=axis: cr.categorical_cross_entropy(p, y, axis=a),
+                 lambda p, y, a=axis: _keras_cross_entropy_torch(p, y, a),
+                 [_probabilities(shape, 1), np.random.default_rng(2).uniform(0, 1, shape)],
+                 id=f"categorical_cross_entropy-{name}")
+    for name, shape, axis in [("rows", (6, 4), -1), ("sequence", (2, 3, 5), -1), ("columns", (4, 6), 0),
+                              ("empty", (0, 3), -1)]
+]
+test_cce_gradcheck, test_cce_matches_torch = op_tests(CCE_PARAMS)
+
+
+def test_categorical_cross_entropy_clipped_entries_pass_no_gradient():
+    p = cr.tensor([[1.0, 0.0, 0.0]], dtype="float64", requires_grad=True)
+    y = np.array([[0.0, 1.0, 0.0]])
+    loss = cr.categorical_cross_entropy(p, y)
+    loss.backward()
+    np.testing.assert_allclose(loss.data, [-np.log(1e-7)], rtol=1e-12)
+    pt = torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64, requires_grad=True)
+    _keras_cross_entropy_torch(pt, torch.tensor(y)).sum().backward()
+    np.testing.assert_allclose(p.grad, pt.grad.numpy(), atol=1e-12)
