@@ -35,6 +35,17 @@ def _median(values):
     return values[len(values) // 2]
 
 
+def _seconds_per_epoch(epoch):
+    """The median time of ``epoch(MNIST_SAMPLES)`` after a short warm-up epoch."""
+    epoch(1280)
+    times = []
+    for _ in range(MNIST_EPOCHS):
+        start = time.perf_counter()
+        epoch(MNIST_SAMPLES)
+        times.append(time.perf_counter() - start)
+    return _median(times)
+
+
 def _mnist_data():
     import numpy as np
 
@@ -63,13 +74,7 @@ def mnist_chainrule():
     model = Sequential([Dense(128, activation="relu", input_shape=(784,)), Dense(64, activation="relu"),
                         Dense(10, activation="softmax")])
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x[:1280], y[:1280], batch_size=MNIST_BATCH, verbose=0)  # warm-up
-    times = []
-    for _ in range(MNIST_EPOCHS):
-        start = time.perf_counter()
-        model.fit(x, y, batch_size=MNIST_BATCH, epochs=1, verbose=0)
-        times.append(time.perf_counter() - start)
-    return _median(times)
+    return _seconds_per_epoch(lambda n: model.fit(x[:n], y[:n], batch_size=MNIST_BATCH, verbose=0))
 
 
 def imdb_chainrule():
@@ -114,13 +119,7 @@ def mnist_torch():
             correct += (logits.argmax(1) == labels[index]).sum().item()
         return correct
 
-    epoch(1280)
-    times = []
-    for _ in range(MNIST_EPOCHS):
-        start = time.perf_counter()
-        epoch(MNIST_SAMPLES)
-        times.append(time.perf_counter() - start)
-    return _median(times)
+    return _seconds_per_epoch(epoch)
 
 
 def imdb_torch():
@@ -210,13 +209,7 @@ def mnist_numpy():
             d1 = (d2 @ ws[1].T) * (a1 > 0)
             adam.step([a0.T @ d1, a1.T @ d2, a2.T @ d3, d1.sum(0), d2.sum(0), d3.sum(0)])
 
-    epoch(1280)
-    times = []
-    for _ in range(MNIST_EPOCHS):
-        start = time.perf_counter()
-        epoch(MNIST_SAMPLES)
-        times.append(time.perf_counter() - start)
-    return _median(times)
+    return _seconds_per_epoch(epoch)
 
 
 def imdb_numpy():

@@ -1,6 +1,8 @@
 """The tutorials' two Keras programs (examples/mnist_keras.py and examples/imdb_keras.py), run on
 the real data: MNIST in full must reach 97% test accuracy; IMDB, in a configuration CI can afford
-(the first 10,000 reviews of each split, two epochs), must beat 80%."""
+(two epochs instead of five; about three minutes here), must beat 80%. (Trained on a subset of
+10,000 to 20,000 reviews for one or two epochs it landed between 75% and 83% depending on the
+seed, too close to the bar to be a fair test.)"""
 
 import sys
 from pathlib import Path
@@ -37,5 +39,5 @@ def test_mnist_program_reaches_97_percent(programs, tmp_path):
 def test_imdb_program_beats_80_percent(programs):
     import imdb_keras
 
-    loss, accuracy, history = imdb_keras.main(epochs=2, samples=10_000, verbose=0)
+    loss, accuracy, history = imdb_keras.main(epochs=2, verbose=0)
     assert accuracy > 0.80, f"test accuracy {accuracy:.4f}"

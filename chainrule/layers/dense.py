@@ -1,6 +1,6 @@
 """Dense: the fully connected layer."""
 
-from chainrule import activations, initializers
+from chainrule import activations
 from chainrule.layers.layer import InputSpec, Layer
 from chainrule.tensor import linear
 
@@ -30,9 +30,8 @@ class Dense(Layer):
         self.units = units
         self.activation = activations.get(activation, where=f"{self.name}: activation")
         self.use_bias = bool(use_bias)
-        for arg, value in (("kernel_initializer", kernel_initializer),
-                           ("bias_initializer", bias_initializer)):
-            initializers.get(value, where=f"{self.name}: {arg}")  # refuse a bad name now
+        self.check_initializers(kernel_initializer=kernel_initializer,
+                                bias_initializer=bias_initializer)
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
         self.input_spec = InputSpec(min_ndim=2)

@@ -1,6 +1,5 @@
 """Embedding: integer token ids to dense vectors."""
 
-from chainrule import initializers
 from chainrule.backend import as_array, xp
 from chainrule.layers.layer import Layer
 from chainrule.tensor import Tensor, embedding
@@ -34,7 +33,7 @@ class Embedding(Layer):
         if mask_zero:
             raise ValueError("Embedding: mask_zero=True is not supported, because chainrule's "
                              "layers do not carry masks; pad with zeros and leave it False")
-        initializers.get(embeddings_initializer, where=f"{self.name}: embeddings_initializer")
+        self.check_initializers(embeddings_initializer=embeddings_initializer)
         self.input_dim, self.output_dim = input_dim, output_dim
         self.embeddings_initializer = embeddings_initializer
         self.input_length = input_length

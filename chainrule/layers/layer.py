@@ -180,6 +180,11 @@ class Layer:
 
     # --- weights ----------------------------------------------------------------------------
 
+    def check_initializers(self, **named):
+        """Resolves each initializer argument now, so a bad name fails in ``__init__``."""
+        for arg, value in named.items():
+            initializers.get(value, where=f"{self.name}: {arg}")
+
     def add_weight(self, name, shape, initializer="glorot_uniform", trainable=True, dtype=None):
         """Creates, records and returns a Variable of ``shape`` filled by ``initializer``."""
         init = initializers.get(initializer, where=f"{self.name}/{name}")

@@ -6,7 +6,7 @@ recurrence. With Keras's default activations the recurrence is one fused primiti
 operations (``step``), which is slower but differentiates anything.
 """
 
-from chainrule import activations, initializers
+from chainrule import activations
 from chainrule.layers.dropout import check_rate, dropout_mask
 from chainrule.layers.layer import InputSpec, Layer
 from chainrule.tensor import Tensor, linear, stack, zeros
@@ -51,10 +51,9 @@ class RNN(Layer):
         self.units = units
         self.activation = activations.get(activation, where=f"{self.name}: activation")
         self.use_bias = bool(use_bias)
-        for arg, value in (("kernel_initializer", kernel_initializer),
-                           ("recurrent_initializer", recurrent_initializer),
-                           ("bias_initializer", bias_initializer)):
-            initializers.get(value, where=f"{self.name}: {arg}")  # refuse a bad name now
+        self.check_initializers(kernel_initializer=kernel_initializer,
+                                recurrent_initializer=recurrent_initializer,
+                                bias_initializer=bias_initializer)
         self.kernel_initializer = kernel_initializer
         self.recurrent_initializer = recurrent_initializer
         self.bias_initializer = bias_initializer
