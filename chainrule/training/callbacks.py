@@ -8,6 +8,7 @@ import csv
 import math
 import os
 import sys
+import warnings
 
 from chainrule.training.progbar import Progbar
 
@@ -159,8 +160,8 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
         if value is None:
-            print(f"EarlyStopping: the monitored value {self.monitor!r} is not in the logs "
-                  f"(available: {sorted(logs or {})}); not stopping", file=sys.stderr)
+            warnings.warn(f"EarlyStopping: the monitored value {self.monitor!r} is not in the logs "
+                          f"(available: {sorted(logs or {})}); not stopping", stacklevel=2)
             return
         if epoch < self.start_from_epoch:
             return
@@ -217,8 +218,8 @@ class ReduceLROnPlateau(Callback):
         logs["learning_rate"] = optimizer.learning_rate
         value = logs.get(self.monitor)
         if value is None:
-            print(f"ReduceLROnPlateau: the monitored value {self.monitor!r} is not in the logs "
-                  f"(available: {sorted(logs)})", file=sys.stderr)
+            warnings.warn(f"ReduceLROnPlateau: the monitored value {self.monitor!r} is not in the "
+                          f"logs (available: {sorted(logs)})", stacklevel=2)
             return
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
