@@ -81,7 +81,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
             worst = xp.unravel_index(int(xp.nanargmax(xp.where(xp.isfinite(excess), excess, xp.inf))), x.shape)
             raise GradcheckError(
                 f"gradcheck: the gradient of input {i} (shape {x.shape}) is wrong at index {tuple(int(k) for k in worst)}: "
-                f"backward gives {analytic[worst]!r}, finite differences give {numeric[worst]!r} "
+                f"backward gives {float(analytic[worst])!r}, finite differences give {float(numeric[worst])!r} "
                 f"(allowed difference {atol + rtol * abs(numeric[worst]):.3g}, atol={atol}, rtol={rtol})"
             )
     for i in checked:
