@@ -7,6 +7,7 @@ tensors, :func:`no_grad` and :func:`gradcheck`.
 from chainrule.autograd import Function, enable_grad, is_grad_enabled, no_grad
 from chainrule.backend import default_dtype, float32, float64, set_default_dtype
 from chainrule.backend import seed as manual_seed
+from chainrule.explain import explain
 from chainrule.gradcheck import GradcheckError, gradcheck
 from chainrule.tensor import (
     Tensor,

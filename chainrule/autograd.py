@@ -129,7 +129,7 @@ def unbroadcast(grad, tensor, node):
     )
 
 
-def backward(root, grad=None, retain_graph=False):
+def backward(root, grad=None, retain_graph=False, trace=None):
     """Runs the backward pass from ``root``, accumulating into the ``.grad`` of every leaf.
 
     Args:
@@ -137,6 +137,8 @@ def backward(root, grad=None, retain_graph=False):
         grad: the gradient of some final scalar with respect to ``root``; may be omitted only when
             ``root`` has a single element, where it defaults to 1.
         retain_graph: keep the buffers saved for backward so a second backward can run.
+        trace: if given, called as ``trace(node, grad, input_grads)`` after each node's backward
+            (``chainrule.explain`` prints the pass with it).
 
     Leaf gradients accumulate (``leaf.grad += ...``): call ``zero_grad()`` between steps.
     """
@@ -183,6 +185,8 @@ def backward(root, grad=None, retain_graph=False):
                 f"{node.name}.backward returned {len(input_grads)} gradients for {len(node.inputs)} inputs; "
                 "return one per input (None where there is none)"
             )
+        if trace is not None:
+            trace(node, grad, input_grads)
         if not retain_graph:
             node.saved = _RELEASED
         for tensor, input_grad in zip(node.inputs, input_grads):

@@ -224,7 +224,7 @@ class Tensor:
 
     # --- autograd -----------------------------------------------------------------------------
 
-    def backward(self, grad=None, retain_graph=False):
+    def backward(self, grad=None, retain_graph=False, explain=False):
         """Computes the gradient of this tensor with respect to every leaf that requires grad.
 
         Gradients accumulate into each leaf's ``.grad`` (``+=``); call ``zero_grad()`` between
@@ -233,11 +233,17 @@ class Tensor:
         Args:
             grad: the gradient with respect to this tensor; needed unless it has one element.
             retain_graph: keep the graph's saved buffers for another backward pass.
+            explain: print the pass as a chain-rule derivation (see :func:`chainrule.explain`).
 
         Raises:
             RuntimeError: for a non-scalar tensor without ``grad``, a tensor that does not require
                 grad, or a second backward through a freed graph.
         """
+        if explain:
+            from chainrule.explain import explain as explain_backward
+
+            explain_backward(self)
+            return
         autograd.backward(self, grad, retain_graph)
 
     def zero_grad(self):

@@ -68,7 +68,7 @@ def test_chain_rule_and_gradient_descent():
 
 
 def test_registry_and_command():
-    assert tutorials.names() == ["one-weight", "hand-derived", "perceptron", "chain-rule"]
+    assert tutorials.names() == ["one-weight", "hand-derived", "worked-example", "perceptron", "chain-rule"]
     with pytest.raises(ValueError, match="unknown tutorial 'xor'; expected one of one-weight"):
         tutorials.get("xor")
     listed = subprocess.run([sys.executable, "-m", "chainrule", "tutorial", "--list"],
@@ -84,7 +84,8 @@ def test_registry_and_command():
 
 
 @pytest.mark.parametrize("script", ["tutorial_1_one_weight.py", "tutorial_2_hand_derived.py",
-                                    "tutorial_4_perceptron.py", "tutorial_6_chain_rule.py"])
+                                    "tutorial_4_perceptron.py", "tutorial_6_chain_rule.py",
+                                    "explain_worked_example.py"])
 def test_example_scripts_run(script):
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, str(root / "examples" / script)], capture_output=True,
