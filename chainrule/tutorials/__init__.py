@@ -10,6 +10,7 @@ import importlib
 TUTORIALS = {
     "one-weight": ("one_weight", "1. one weight learns y = 2x by gradient descent on the squared error"),
     "hand-derived": ("hand_derived", "2. a 1-2-1 network's gradients by the chain rule, checked by autodiff"),
+    "classic-xor": ("classic_xor", "3. the classic NeuralNetwork([2, 2, 1], alpha=0.5) class on XOR, over 20 seeds"),
     "worked-example": ("worked_example", "the 2-2-2 network of the classic worked example, traced by explain"),
     "perceptron": ("perceptron", "4. a step-activation perceptron learns AND, OR, NOT and cannot learn XOR"),
     "chain-rule": ("chain_rule", "6. the chain rule on (x^2 + 1)^3 and gradient descent on x^2 + 5"),

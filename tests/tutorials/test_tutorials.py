@@ -68,7 +68,8 @@ def test_chain_rule_and_gradient_descent():
 
 
 def test_registry_and_command():
-    assert tutorials.names() == ["one-weight", "hand-derived", "worked-example", "perceptron", "chain-rule"]
+    assert tutorials.names() == ["one-weight", "hand-derived", "classic-xor", "worked-example", "perceptron",
+                                "chain-rule"]
     with pytest.raises(ValueError, match="unknown tutorial 'xor'; expected one of one-weight"):
         tutorials.get("xor")
     listed = subprocess.run([sys.executable, "-m", "chainrule", "tutorial", "--list"],
