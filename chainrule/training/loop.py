@@ -42,8 +42,7 @@ def train_step(model, x, y, sample_weight=None, guard=None):
     grads = [variable.grad for variable in variables]
     with guard.update() if guard is not None else contextlib.nullcontext():
         compiled.optimizer.apply(grads, variables)
-    for variable in variables:
-        variable.grad = None  # the gradients are spent; do not hold their memory
+    # the gradients stay in .grad until the next step, for callbacks that watch them
     return float(loss.data), y_pred.data
 
 

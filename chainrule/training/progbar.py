@@ -21,7 +21,8 @@ def _format_per_step(seconds):
 
 
 def format_logs(values):
-    return " - ".join(f"{name}: {value:.4f}" for name, value in values.items())
+    """``name: value`` pairs; names with a "/" (per-layer diagnostics) are kept out of the line."""
+    return " - ".join(f"{name}: {value:.4f}" for name, value in values.items() if "/" not in name)
 
 
 class Progbar:

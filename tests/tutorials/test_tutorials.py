@@ -6,10 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from chainrule import tutorials
-from chainrule.tutorials import chain_rule, hand_derived, one_weight, perceptron
+from chainrule.tutorials import chain_rule, hand_derived, one_weight, perceptron, step_by_step, vanishing_gradients
 
 
 def _lines(run, **kwargs):
@@ -68,8 +69,8 @@ def test_chain_rule_and_gradient_descent():
 
 
 def test_registry_and_command():
-    assert tutorials.names() == ["one-weight", "hand-derived", "classic-xor", "worked-example", "perceptron",
-                                "chain-rule"]
+    assert tutorials.names() == ["one-weight", "hand-derived", "classic-xor", "perceptron", "step-by-step",
+                                "chain-rule", "vanishing-gradients", "worked-example", "mnist", "imdb"]
     with pytest.raises(ValueError, match="unknown tutorial 'xor'; expected one of one-weight"):
         tutorials.get("xor")
     listed = subprocess.run([sys.executable, "-m", "chainrule", "tutorial", "--list"],
@@ -86,10 +87,39 @@ def test_registry_and_command():
 
 @pytest.mark.parametrize("script", ["tutorial_1_one_weight.py", "tutorial_2_hand_derived.py",
                                     "tutorial_4_perceptron.py", "tutorial_6_chain_rule.py",
-                                    "explain_worked_example.py"])
-def test_example_scripts_run(script):
+                                    "explain_worked_example.py", "tutorial_7_vanishing_gradients.py"])
+def test_example_scripts_run(script, tmp_path):
     root = Path(__file__).resolve().parents[2]
-    done = subprocess.run([sys.executable, str(root / "examples" / script)], capture_output=True,
+    done = subprocess.run([sys.executable, str(root / "examples" / script), str(tmp_path)], capture_output=True,
                           text=True, timeout=120, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()
+
+
+def test_step_by_step_numbers_by_hand(tmp_path):
+    lines, result = _lines(step_by_step.run, plots=str(tmp_path), steps=3000)
+    # an independent computation of the first step
+    x, y = np.array([[0.1, 0.2]]), 0.3
+    w1, w2 = step_by_step.W1, step_by_step.W2
+    hidden = 1 / (1 + np.exp(-x @ w1))
+    output = 1 / (1 + np.exp(-hidden @ w2))
+    delta = (output - y) * output * (1 - output)
+    assert result["loss"] == pytest.approx(0.5 * (output.item() - y) ** 2, rel=1e-12)
+    np.testing.assert_allclose(result["W2"], w2 - 0.1 * hidden.T @ delta, rtol=1e-12)
+    np.testing.assert_allclose(result["W1"], w1 - 0.1 * x.T @ ((delta @ w2.T) * hidden * (1 - hidden)), rtol=1e-12)
+    for hand, auto in zip(result["hand"], result["autodiff"]):
+        np.testing.assert_allclose(hand, auto, rtol=1e-12)
+    assert "  loss = 1/2 (output - y)^2 = 0.1158362933" in lines
+    assert (np.round(result["xor_predictions"]) == [0, 1, 1, 0]).all()
+    for name in ("xor_loss.png", "xor_boundary.png"):
+        assert (tmp_path / name).stat().st_size > 5000
+
+
+def test_vanishing_gradients_sigmoid_against_relu(tmp_path):
+    lines, result = _lines(vanishing_gradients.run, plots=str(tmp_path))
+    sigmoid, relu = result["sigmoid"], result["relu"]
+    assert len(sigmoid) == len(relu) == 10
+    assert sigmoid[0] / sigmoid[-1] < 1e-4  # each sigmoid layer passes on at most 1/4 of the gradient
+    assert relu[0] / relu[-1] > 1e-2
+    assert all(a < b for a, b in zip(sigmoid, sigmoid[1:]))  # shrinking all the way down
+    assert (tmp_path / "gradient_flow.png").is_file()
