@@ -32,6 +32,7 @@ class Bidirectional(Layer):
         kwargs.setdefault("dtype", layer.dtype)
         super().__init__(**kwargs)
         config = layer.get_config()
+        self._wrapped = (type(layer).__name__, config)  # what get_config describes
         forward_config = {**config, "name": f"forward_{layer.name}"}
         self.forward_layer = self.track(type(layer).from_config(forward_config))
         if backward_layer is None:
@@ -91,8 +92,8 @@ class Bidirectional(Layer):
         return shape
 
     def get_config(self):
+        class_name, config = self._wrapped
         return {**super().get_config(), "merge_mode": self.merge_mode,
-                "layer": {"class_name": type(self.forward_layer).__name__,
-                          "config": self.forward_layer.get_config()}}
+                "layer": {"class_name": class_name, "config": config}}
 
 

@@ -237,9 +237,36 @@ class Sequential(Layer):
         return list(metric_set.results()) if metric_set else ["loss"]
 
     def get_config(self):
+        """The model's name, its declared input shape, the shape it was built for, and each
+        layer's class name and configuration."""
+        declared = self._declared_input_shape
         return {"name": self.name, "trainable": self.trainable,
+                "batch_input_shape": None if declared is None else list(declared),
+                "built_input_shape": None if not self.built else list(self.built_input_shape),
                 "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
                            for layer in self._sublayers]}
+
+    # --- saving (chainrule.saving holds the format) -----------------------------------------
+
+    def save(self, filepath):
+        """Writes the architecture, weights, compile settings and optimizer state to ``filepath``
+        (a ``.chainrule`` file; see :mod:`chainrule.saving`)."""
+        from chainrule.saving import save_model
+
+        save_model(self, filepath)
+
+    def save_weights(self, filepath):
+        """Writes the weights alone to ``filepath``."""
+        from chainrule.saving import save_weights
+
+        save_weights(self, filepath)
+
+    def load_weights(self, filepath):
+        """Reads weights written by :meth:`save_weights` (or :meth:`save`) into this model; every
+        name and shape is checked before any weight changes."""
+        from chainrule.saving import load_weights
+
+        load_weights(self, filepath)
 
     def __repr__(self):
         shape = format_shape(self.built_input_shape) if self.built else "unbuilt"

@@ -192,7 +192,10 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     logs = {}
     with InterruptGuard() as guard:
         callback_list.on_train_begin()
-        for epoch in range(initial_epoch, epochs):
+        # a callback that restored a backup (BackupAndRestore) says where to carry on
+        start = getattr(model, "resume_epoch", None)
+        model.resume_epoch = None
+        for epoch in range(initial_epoch if start is None else start, epochs):
             train_metrics.reset()
             callback_list.on_epoch_begin(epoch)
             for step, index in enumerate(data.batch_indices(len(x), batch_size, shuffle)):

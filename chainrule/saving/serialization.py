@@ -1,0 +1,384 @@
+"""Models to and from the .chainrule format: architecture, weights, compile settings, optimizer
+state and the random generator's state.
+
+Every name read from a file is looked up in chainrule's own registries (layers, optimizers,
+schedules, losses, metrics, initializers), extended only by what the caller passes as
+``custom_objects`` or registers with :func:`register`. A name found nowhere is an error, never an
+import. Every configuration is handed to the class's constructor, which validates it; whatever it
+refuses becomes a SavingError naming the layer. The model is assembled completely and its weights
+checked before anything is returned.
+"""
+
+from chainrule import backend, initializers, layers, losses, metrics, optimizers
+from chainrule.models.sequential import Sequential
+from chainrule.optimizers import schedules
+from chainrule.saving.format import SavingError, read_file, write_file
+from chainrule.training.compile import Compiled
+
+_LAYERS = {cls.__name__: cls for cls in (
+    layers.Activation, layers.Bidirectional, layers.Dense, layers.Dropout, layers.Embedding, layers.Flatten,
+    layers.GRU, layers.InputLayer, layers.LSTM, layers.Reshape, layers.SimpleRNN, Sequential)}
+_OPTIMIZERS = {cls.__name__: cls for cls in optimizers.ALL.values()}
+_SCHEDULES = {cls.__name__: cls for cls in (schedules.ExponentialDecay, schedules.PiecewiseConstantDecay,
+                                            schedules.CosineDecay)}
+_LOSSES = {cls.__name__: cls for cls in set(losses.ALL.values())}
+_METRICS = {cls.__name__: cls for cls in set(metrics.ALL.values())}
+_INITIALIZERS = {cls.__name__: cls for cls in set(initializers.ALL.values())}
+_REGISTERED = {}  # name -> class or function the user registered
+
+
+def register(obj, name=None):
+    """Admits a user-defined layer class (or loss or metric function) to loading by name.
+
+    Returns:
+        ``obj``, so it can decorate a class.
+    """
+    _REGISTERED[name or obj.__name__] = obj
+    return obj
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _initializer_config(value, where):
+    if isinstance(value, str):
+        return value
+    name = type(value).__name__
+    if _INITIALIZERS.get(name) is type(value):
+        return {"class_name": name, "config": value.get_config()}
+    raise SavingError(f"{where}: the initializer {value!r} has no name chainrule knows; use an "
+                      f"initializer name or a chainrule.initializers class")
+
+
+def _layer_config(layer, where):
+    config = layer.get_config()
+    if config.get("activation", "") is None or config.get("recurrent_activation", "") is None:
+        raise SavingError(f"{where}: layer {layer.name} uses a custom activation function, which a "
+                          f"data-only file cannot hold; use an activation name")
+    for key, value in list(config.items()):
+        if key.endswith("_initializer"):
+            config[key] = _initializer_config(value, f"{where}, layer {layer.name}")
+    if isinstance(layer, layers.Bidirectional):
+        inner = config["layer"]
+        inner["config"] = {k: (_initializer_config(v, where) if k.endswith("_initializer") else v)
+                           for k, v in inner["config"].items()}
+    class_name = type(layer).__name__
+    if _LAYERS.get(class_name) is not type(layer) and _REGISTERED.get(class_name) is not type(layer):
+        raise SavingError(f"{where}: layer {layer.name} is a {class_name}, which is not registered; "
+                          f"call chainrule.saving.register({class_name}) to save and load it")
+    return {"class_name": class_name, "config": config}
+
+
+def _model_config(model, where):
+    if not isinstance(model, Sequential):
+        raise SavingError(f"{where}: only Sequential models can be saved, received {type(model).__name__}")
+    config = model.get_config()
+    config["layers"] = [_layer_config(layer, where) for layer in model.layers]
+    return {"class_name": "Sequential", "config": config}
+
+
+def _object_config(obj, table, kind, where):
+    name = type(obj).__name__
+    if table.get(name) is type(obj):
+        return {"class_name": name, "config": obj.get_config()}
+    raise SavingError(f"{where}: the {kind} {obj!r} is not one chainrule can describe by name")
+
+
+def _compile_config(compiled, where):
+    if compiled is None:
+        return None
+    optimizer = compiled.optimizer
+    config = _object_config(optimizer, _OPTIMIZERS, "optimizer", where)
+    rate = optimizer._learning_rate
+    if isinstance(rate, schedules.LearningRateSchedule):
+        config["config"]["learning_rate"] = _object_config(rate, _SCHEDULES, "learning-rate schedule", where)
+    elif callable(rate):
+        raise SavingError(f"{where}: the optimizer's learning rate is a function, which a data-only file "
+                          f"cannot hold; use a number or a schedule")
+    loss = compiled.loss
+    if loss is not None:
+        if isinstance(loss, losses.LossFunctionWrapper) and type(loss) is losses.LossFunctionWrapper:
+            if _REGISTERED.get(loss.fn.__name__) is not loss.fn:
+                raise SavingError(f"{where}: the loss function {loss.fn.__name__} is not registered; call "
+                                  f"chainrule.saving.register({loss.fn.__name__})")
+            loss = {"function": loss.fn.__name__}
+        else:
+            loss = _object_config(loss, _LOSSES, "loss", where)
+            loss["config"] = {"name": loss["config"]["name"], "reduction": loss["config"]["reduction"],
+                              **_loss_options(compiled.loss)}
+    return {"optimizer": config, "loss": loss,
+            "metrics": [_metric_config(m, where) for m in compiled.metric_ids],
+            "weighted_metrics": [_metric_config(m, where) for m in compiled.weighted_metric_ids]}
+
+
+def _loss_options(loss):
+    return dict(getattr(loss, "kwargs", {}))
+
+
+def _metric_config(metric, where):
+    if isinstance(metric, str):
+        return metric
+    if callable(metric) and not isinstance(metric, metrics.Metric):
+        if _REGISTERED.get(metric.__name__) is metric:
+            return {"function": metric.__name__}
+    elif _METRICS.get(type(metric).__name__) is type(metric):
+        return {"class_name": type(metric).__name__, "name": metric.name}
+    raise SavingError(f"{where}: the metric {metric!r} cannot be saved; pass metrics by name, as "
+                      f"chainrule metric classes, or register the function")
+
+
+def save_model(model, filepath, extra=None):
+    """Writes ``model`` (architecture, weights, compile settings, optimizer state, the random
+    generator's state) to ``filepath``, atomically.
+
+    Args:
+        extra: more plain values for the header (checkpoints record their epoch here).
+
+    Raises:
+        SavingError: for a model part that has no data-only description (a custom activation
+            function, an unregistered layer class...), before anything is written.
+    """
+    where = f"save {filepath}"
+    header = {"kind": "model", "model": _model_config(model, where),
+              "compile": _compile_config(model.compiled, where),
+              "random_state": backend.get_rng_state(), **(extra or {})}
+    arrays = {f"weights/{w.path}": w.data for w in model.weights}
+    optimizer = model.optimizer
+    if optimizer is not None and optimizer._variables is not None:
+        arrays["optimizer/iterations"] = backend.numpy.asarray(optimizer.iterations, dtype="int64")
+        header["optimizer_variables"] = [v.path for v in optimizer._variables]
+        for slot, values in sorted(optimizer._slots.items()):
+            for variable, value in zip(optimizer._variables, values):
+                arrays[f"optimizer/{slot}/{variable.path}"] = value
+    write_file(filepath, header, arrays)
+
+
+def save_weights(model, filepath):
+    """Writes the weights of ``model`` alone."""
+    write_file(filepath, {"kind": "weights"}, {f"weights/{w.path}": w.data for w in model.weights})
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _lookup(name, table, kind, where, custom_objects):
+    if not isinstance(name, str):
+        raise SavingError(f"{where}: expected a {kind} class name, found {name!r}")
+    for source in (custom_objects or {}, _REGISTERED, table):
+        if name in source:
+            return source[name]
+    raise SavingError(f"{where}: unknown {kind} {name!r}; it is neither chainrule's nor registered "
+                      f"(pass it in custom_objects or call chainrule.saving.register)")
+
+
+def _construct(cls, config, where):
+    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
+        raise SavingError(f"{where}: expected a configuration object, found {config!r}")
+    try:
+        return cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
+    except SavingError:
+        raise
+    except Exception as error:  # the constructor's own checks: bad values, unknown arguments
+        raise SavingError(f"{where}: {cls.__name__} refused its configuration: {error}") from None
+
+
+def _read_initializers(config, where, custom_objects):
+    for key, value in list(config.items()):
+        if key.endswith("_initializer") and isinstance(value, dict):
+            cls = _lookup(value.get("class_name"), _INITIALIZERS, "initializer", where, custom_objects)
+            config[key] = _construct(cls, value.get("config", {}), f"{where}, {key}")
+    return config
+
+
+def _read_layer(item, where, custom_objects):
+    if not isinstance(item, dict) or set(item) != {"class_name", "config"}:
+        raise SavingError(f"{where}: expected a layer as {{class_name, config}}, found {item!r}")
+    cls = _lookup(item["class_name"], _LAYERS, "layer", where, custom_objects)
+    if not (isinstance(cls, type) and issubclass(cls, layers.Layer)) or cls is Sequential:
+        raise SavingError(f"{where}: {item['class_name']!r} is not a layer class")
+    config = dict(item["config"]) if isinstance(item["config"], dict) else item["config"]
+    if isinstance(config, dict):
+        config = _read_initializers(config, where, custom_objects)
+        if cls is layers.Bidirectional:
+            config["layer"] = _read_layer(config.get("layer"), f"{where}, the wrapped layer", custom_objects)
+    return _construct(cls, config, f"{where} ({item['class_name']})")
+
+
+def _read_model(item, where, custom_objects):
+    if not isinstance(item, dict) or item.get("class_name") != "Sequential" or not isinstance(item.get("config"), dict):
+        raise SavingError(f"{where}: expected a Sequential model description")
+    config = item["config"]
+    entries = config.get("layers")
+    if not isinstance(entries, list):
+        raise SavingError(f"{where}: the model's 'layers' must be a list")
+    try:
+        model = Sequential(name=config.get("name"))
+        declared = config.get("batch_input_shape")
+        if declared is not None:
+            model.add(layers.InputLayer(batch_shape=declared))
+        for i, entry in enumerate(entries):
+            model.add(_read_layer(entry, f"{where}, layer {i}", custom_objects))
+        built = config.get("built_input_shape")
+        if built is not None and not model.built:
+            model.build(built)
+        model.trainable = bool(config.get("trainable", True))
+    except SavingError:
+        raise
+    except (ValueError, TypeError) as error:
+        raise SavingError(f"{where}: the layers do not fit together: {error}") from None
+    return model
+
+
+def _assign(variables, arrays, prefix, where):
+    """Checks every name and shape, then copies; nothing changes unless everything fits."""
+    expected = {f"{prefix}{v.path}": v for v in variables}
+    found = {name: a for name, a in arrays.items() if name.startswith(prefix)}
+    missing = sorted(set(expected) - set(found))
+    extra = sorted(set(found) - set(expected))
+    if missing or extra:
+        raise SavingError(f"{where}: the file's weights do not match the model's: missing "
+                          f"{missing or 'none'}, unexpected {extra or 'none'}")
+    for name, variable in expected.items():
+        if found[name].shape != variable.shape:
+            layer = variable.path.split("/")[0]
+            raise SavingError(f"{where}: layer {layer}, weight {variable.path}: the model's shape is "
+                              f"{variable.shape}, the file's {found[name].shape}")
+    for name, variable in expected.items():
+        variable.data[...] = found[name]
+
+
+def _read_compile(config, model, arrays, header, where, custom_objects):
+    if not isinstance(config, dict):
+        raise SavingError(f"{where}: the compile settings must be an object")
+    optimizer_item = config.get("optimizer") or {}
+    cls = _lookup(optimizer_item.get("class_name"), _OPTIMIZERS, "optimizer", where, custom_objects)
+    options = dict(optimizer_item.get("config") or {})
+    rate = options.get("learning_rate")
+    if isinstance(rate, dict):
+        schedule = _lookup(rate.get("class_name"), _SCHEDULES, "schedule", where, custom_objects)
+        options["learning_rate"] = _construct(schedule, rate.get("config", {}), f"{where}, learning rate")
+    optimizer = _construct(cls, options, f"{where}, optimizer")
+    loss = config.get("loss")
+    if isinstance(loss, dict) and "function" in loss:
+        loss = _lookup(loss["function"], {}, "loss function", where, custom_objects)
+    elif isinstance(loss, dict):
+        loss = _construct(_lookup(loss.get("class_name"), _LOSSES, "loss", where, custom_objects),
+                          loss.get("config", {}), f"{where}, loss")
+    elif loss is not None:
+        raise SavingError(f"{where}: unexpected loss description {loss!r}")
+
+    def metric(entry):
+        if isinstance(entry, str):
+            return entry
+        if isinstance(entry, dict) and "function" in entry:
+            return _lookup(entry["function"], {}, "metric function", where, custom_objects)
+        if isinstance(entry, dict):
+            metric_class = _lookup(entry.get("class_name"), _METRICS, "metric", where, custom_objects)
+            return _construct(metric_class, {"name": entry.get("name")}, f"{where}, metric")
+        raise SavingError(f"{where}: unexpected metric description {entry!r}")
+
+    try:
+        compiled = Compiled(optimizer, loss, [metric(m) for m in config.get("metrics") or []],
+                            [metric(m) for m in config.get("weighted_metrics") or []])
+    except ValueError as error:
+        raise SavingError(f"{where}: the compile settings are invalid: {error}") from None
+    names = header.get("optimizer_variables")
+    if names is not None:
+        variables = {v.path: v for v in model.trainable_weights}
+        if not isinstance(names, list) or any(n not in variables for n in names):
+            raise SavingError(f"{where}: the optimizer's variables {names!r} are not the model's")
+        optimizer.build([variables[n] for n in names])
+        for slot, values in optimizer._slots.items():
+            for variable, value in zip(optimizer._variables, values):
+                stored = arrays.get(f"optimizer/{slot}/{variable.path}")
+                if stored is None or stored.shape != value.shape:
+                    raise SavingError(f"{where}: optimizer slot {slot} of {variable.path} is missing or "
+                                      f"has the wrong shape")
+                value[...] = stored
+        iterations = arrays.get("optimizer/iterations")
+        if iterations is None or iterations.shape != () or int(iterations) < 0:
+            raise SavingError(f"{where}: the optimizer's step count is missing or invalid")
+        optimizer.iterations = int(iterations)
+    return compiled
+
+
+def load_model(filepath, custom_objects=None, compile=True, restore_random_state=True):
+    """Reads a model written by :func:`save_model`.
+
+    Args:
+        filepath: the file.
+        custom_objects: ``{name: class or function}`` admitting user-defined layers, losses or
+            metrics by the names the file uses.
+        compile: restore the compile settings and optimizer state (else the model is returned
+            uncompiled).
+        restore_random_state: put chainrule's random generator back where it was when the file
+            was saved, so that a resumed ``fit`` shuffles and drops out exactly as an
+            uninterrupted one would.
+
+    Raises:
+        SavingError: for any file that is not a valid, complete model file.
+    """
+    where = f"load_model {filepath}"
+    header, arrays = read_file(filepath)
+    if header.get("kind") != "model":
+        raise SavingError(f"{where}: the file holds {header.get('kind')!r}, not a model "
+                          f"(use load_weights for a weights file)")
+    model = _read_model(header.get("model"), where, custom_objects)
+    _assign(model.weights, arrays, "weights/", where)
+    if compile and header.get("compile") is not None:
+        model.compiled = _read_compile(header["compile"], model, arrays, header, where, custom_objects)
+    state = header.get("random_state")
+    if restore_random_state and state is not None:
+        previous = backend.get_rng_state()
+        try:
+            backend.set_rng_state(state)
+        except Exception:  # a malformed state: keep the generator as it was
+            backend.set_rng_state(previous)
+            raise SavingError(f"{where}: the saved random state is malformed") from None
+    return model
+
+
+def load_weights(model, filepath):
+    """Reads weights (from :func:`save_weights` or :func:`save_model`) into ``model``."""
+    where = f"load_weights {filepath}"
+    header, arrays = read_file(filepath)
+    if header.get("kind") not in ("model", "weights"):
+        raise SavingError(f"{where}: the file holds {header.get('kind')!r}, not weights")
+    if not model.built:
+        raise SavingError(f"{where}: the model is not built, so it has no weights to load into; "
+                          f"build it (or call it on data) first")
+    _assign(model.weights, arrays, "weights/", where)
+
+
+def restore_training_state(model, filepath):
+    """Puts a saved model's weights, optimizer state and random state back into ``model`` itself
+    (which must have the same architecture and be compiled), for resuming an interrupted fit.
+
+    Returns:
+        The header, whose ``epoch`` (if any) says which epoch the file was written after.
+    """
+    where = f"restore {filepath}"
+    header, arrays = read_file(filepath)
+    if header.get("kind") != "model":
+        raise SavingError(f"{where}: the file holds {header.get('kind')!r}, not a model")
+    saved = _read_model(header.get("model"), where, None)
+    _assign(saved.weights, arrays, "weights/", where)
+    if header.get("compile") is None or model.compiled is None:
+        raise SavingError(f"{where}: resuming needs a compiled model and a file with compile settings")
+    compiled = _read_compile(header["compile"], saved, arrays, header, where, None)
+    if [w.shape for w in saved.weights] != [w.shape for w in model.weights]:
+        raise SavingError(f"{where}: the file's model does not have this model's weights")
+    # everything checked: now copy into the running model and its optimizer
+    for target, source in zip(model.weights, saved.weights):
+        target.data[...] = source.data
+    optimizer, restored = model.compiled.optimizer, compiled.optimizer
+    if restored._variables is not None:
+        by_path = {v.path: v for v in model.trainable_weights}
+        optimizer.build([by_path[v.path] for v in restored._variables])
+        for slot, values in restored._slots.items():
+            optimizer._slots[slot] = [value.copy() for value in values]
+        optimizer.iterations = restored.iterations
+    optimizer.learning_rate = restored._learning_rate
+    if header.get("random_state") is not None:
+        backend.set_rng_state(header["random_state"])
+    return header
