@@ -246,6 +246,15 @@ class Sequential(Layer):
                 "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
                            for layer in self._sublayers]}
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A new, unbuilt-or-built model from :meth:`get_config`'s description; layer classes
+        resolve through chainrule's registry (and ``custom_objects``)."""
+        from chainrule.saving.serialization import model_from_config
+
+        return model_from_config({"class_name": "Sequential", "config": config}, "Sequential.from_config",
+                           custom_objects)
+
     # --- saving (chainrule.saving holds the format) -----------------------------------------
 
     def save(self, filepath):

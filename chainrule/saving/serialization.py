@@ -204,7 +204,9 @@ def _read_layer(item, where, custom_objects):
     return _construct(cls, config, f"{where} ({item['class_name']})")
 
 
-def _read_model(item, where, custom_objects):
+def model_from_config(item, where, custom_objects):
+    """A Sequential model from ``{"class_name": "Sequential", "config": ...}``, every layer class
+    resolved through the registries."""
     if not isinstance(item, dict) or item.get("class_name") != "Sequential" or not isinstance(item.get("config"), dict):
         raise SavingError(f"{where}: expected a Sequential model description")
     config = item["config"]
@@ -230,21 +232,21 @@ def _read_model(item, where, custom_objects):
 
 
 def _assign(variables, arrays, prefix, where):
-    """Checks every name and shape, then copies; nothing changes unless everything fits."""
-    expected = {f"{prefix}{v.path}": v for v in variables}
-    found = {name: a for name, a in arrays.items() if name.startswith(prefix)}
-    missing = sorted(set(expected) - set(found))
-    extra = sorted(set(found) - set(expected))
-    if missing or extra:
-        raise SavingError(f"{where}: the file's weights do not match the model's: missing "
-                          f"{missing or 'none'}, unexpected {extra or 'none'}")
-    for name, variable in expected.items():
-        if found[name].shape != variable.shape:
+    """Copies the file's weights into ``variables``, in order (the order of ``model.weights``, as
+    Keras matches them), after checking the count and every shape: nothing changes unless
+    everything fits. Errors name the model's layer and weight and both shapes."""
+    found = [(name, array) for name, array in arrays.items() if name.startswith(prefix)]
+    if len(found) != len(variables):
+        raise SavingError(f"{where}: the file holds {len(found)} weights "
+                          f"({', '.join(n[len(prefix):] for n, _ in found) or 'none'}), the model "
+                          f"{len(variables)} ({', '.join(v.path for v in variables) or 'none'})")
+    for (name, array), variable in zip(found, variables):
+        if array.shape != variable.shape:
             layer = variable.path.split("/")[0]
             raise SavingError(f"{where}: layer {layer}, weight {variable.path}: the model's shape is "
-                              f"{variable.shape}, the file's {found[name].shape}")
-    for name, variable in expected.items():
-        variable.data[...] = found[name]
+                              f"{variable.shape}, the file's ({name[len(prefix):]}) {array.shape}")
+    for (_, array), variable in zip(found, variables):
+        variable.data[...] = array
 
 
 def _read_compile(config, model, arrays, header, where, custom_objects):
@@ -323,7 +325,7 @@ def load_model(filepath, custom_objects=None, compile=True, restore_random_state
     if header.get("kind") != "model":
         raise SavingError(f"{where}: the file holds {header.get('kind')!r}, not a model "
                           f"(use load_weights for a weights file)")
-    model = _read_model(header.get("model"), where, custom_objects)
+    model = model_from_config(header.get("model"), where, custom_objects)
     _assign(model.weights, arrays, "weights/", where)
     if compile and header.get("compile") is not None:
         model.compiled = _read_compile(header["compile"], model, arrays, header, where, custom_objects)
@@ -361,7 +363,7 @@ def restore_training_state(model, filepath):
     header, arrays = read_file(filepath)
     if header.get("kind") != "model":
         raise SavingError(f"{where}: the file holds {header.get('kind')!r}, not a model")
-    saved = _read_model(header.get("model"), where, None)
+    saved = model_from_config(header.get("model"), where, None)
     _assign(saved.weights, arrays, "weights/", where)
     if header.get("compile") is None or model.compiled is None:
         raise SavingError(f"{where}: resuming needs a compiled model and a file with compile settings")
@@ -373,8 +375,10 @@ def restore_training_state(model, filepath):
         target.data[...] = source.data
     optimizer, restored = model.compiled.optimizer, compiled.optimizer
     if restored._variables is not None:
-        by_path = {v.path: v for v in model.trainable_weights}
-        optimizer.build([by_path[v.path] for v in restored._variables])
+        # the file's model and this one have the same weights in the same order
+        position = {id(v): i for i, v in enumerate(saved.trainable_weights)}
+        ours = model.trainable_weights
+        optimizer.build([ours[position[id(v)]] for v in restored._variables])
         for slot, values in restored._slots.items():
             optimizer._slots[slot] = [value.copy() for value in values]
         optimizer.iterations = restored.iterations
