@@ -7,7 +7,9 @@ is the math, written with tensor operations so autodiff gives its gradient;
 """
 
 import collections
+import contextlib
 import functools
+import math
 import re
 
 from chainrule import backend, initializers
@@ -15,6 +17,24 @@ from chainrule.tensor import Tensor
 from chainrule.variables import Variable
 
 _name_counts = collections.Counter()
+
+
+class _WeightBudget:
+    """While set (see :func:`weight_budget`), how many more weight values layers may create."""
+
+    remaining = None
+
+
+@contextlib.contextmanager
+def weight_budget(values):
+    """Within this block, layers may create at most ``values`` weight values in all; one more
+    raises ValueError before anything is allocated. Loading a model file sets it to the number
+    of values the file holds, so a description of a huge layer cannot exhaust memory."""
+    previous, _WeightBudget.remaining = _WeightBudget.remaining, values
+    try:
+        yield
+    finally:
+        _WeightBudget.remaining = previous
 
 
 def unique_name(base):
@@ -189,6 +209,12 @@ class Layer:
         """Creates, records and returns a Variable of ``shape`` filled by ``initializer``."""
         init = initializers.get(initializer, where=f"{self.name}/{name}")
         dtype = dtype or self.dtype
+        if _WeightBudget.remaining is not None:
+            size = math.prod(shape)
+            if size > _WeightBudget.remaining:
+                raise ValueError(f"{self.name}/{name}: a weight of shape {tuple(shape)} ({size} values) "
+                                 f"exceeds the {_WeightBudget.remaining} values left to create")
+            _WeightBudget.remaining -= size
         value = init(tuple(shape), dtype)
         variable = Variable(value, name=name, path=f"{self.name}/{name}", trainable=trainable)
         variable.requires_grad = trainable and self._trainable

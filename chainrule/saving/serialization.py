@@ -318,25 +318,38 @@ def load_model(filepath, custom_objects=None, compile=True, restore_random_state
             uninterrupted one would.
 
     Raises:
-        SavingError: for any file that is not a valid, complete model file.
+        SavingError: for any file that is not a valid, complete model file; the random generator
+            is then left as it was.
     """
     where = f"load_model {filepath}"
     header, arrays = read_file(filepath)
+    previous = backend.get_rng_state()  # building layers draws initial weights: undo on failure
+    try:
+        model = _load(header, arrays, where, custom_objects, compile)
+        state = header.get("random_state")
+        if restore_random_state and state is not None:
+            backend.set_rng_state(state)
+        return model
+    except BaseException as error:
+        backend.set_rng_state(previous)
+        if isinstance(error, SavingError) or not isinstance(error, Exception):
+            raise
+        # NOTE: the header passed the format's checks, so this is a description whose values have
+        # the wrong types or relations; it is reported as such, never as a bare KeyError.
+        raise SavingError(f"{where}: the model description is malformed "
+                          f"({type(error).__name__}: {str(error)[:200]})") from None
+
+
+def _load(header, arrays, where, custom_objects, compile):
     if header.get("kind") != "model":
         raise SavingError(f"{where}: the file holds {header.get('kind')!r}, not a model "
                           f"(use load_weights for a weights file)")
-    model = model_from_config(header.get("model"), where, custom_objects)
+    stored = sum(a.size for name, a in arrays.items() if name.startswith("weights/"))
+    with layers.layer.weight_budget(stored):
+        model = model_from_config(header.get("model"), where, custom_objects)
     _assign(model.weights, arrays, "weights/", where)
     if compile and header.get("compile") is not None:
         model.compiled = _read_compile(header["compile"], model, arrays, header, where, custom_objects)
-    state = header.get("random_state")
-    if restore_random_state and state is not None:
-        previous = backend.get_rng_state()
-        try:
-            backend.set_rng_state(state)
-        except Exception:  # a malformed state: keep the generator as it was
-            backend.set_rng_state(previous)
-            raise SavingError(f"{where}: the saved random state is malformed") from None
     return model
 
 
@@ -363,11 +376,18 @@ def restore_training_state(model, filepath):
     header, arrays = read_file(filepath)
     if header.get("kind") != "model":
         raise SavingError(f"{where}: the file holds {header.get('kind')!r}, not a model")
-    saved = model_from_config(header.get("model"), where, None)
-    _assign(saved.weights, arrays, "weights/", where)
     if header.get("compile") is None or model.compiled is None:
         raise SavingError(f"{where}: resuming needs a compiled model and a file with compile settings")
-    compiled = _read_compile(header["compile"], saved, arrays, header, where, None)
+    previous = backend.get_rng_state()
+    try:
+        saved = _load(header, arrays, where, None, compile=True)
+    except BaseException as error:
+        backend.set_rng_state(previous)
+        if isinstance(error, SavingError) or not isinstance(error, Exception):
+            raise
+        raise SavingError(f"{where}: the model description is malformed "
+                          f"({type(error).__name__}: {str(error)[:200]})") from None
+    compiled = saved.compiled
     if [w.shape for w in saved.weights] != [w.shape for w in model.weights]:
         raise SavingError(f"{where}: the file's model does not have this model's weights")
     # everything checked: now copy into the running model and its optimizer

@@ -204,3 +204,54 @@ def test_an_interrupted_save_leaves_the_previous_file(tmp_path, monkeypatch):
 
 def test_saving_error_is_a_value_error():
     assert issubclass(SavingError, ValueError)
+
+
+def _variants(value):
+    """Each way to replace one part of a JSON document by a value of another type."""
+    replacements = [None, -1, 0, 2**70, 1.5, "x", "", [], {}, [1, 2], {"class_name": "Dense"}, True]
+    yield from replacements
+    if isinstance(value, dict):
+        for key in value:
+            for variant in _variants(value[key]):
+                yield {**value, key: variant}
+            yield {k: v for k, v in value.items() if k != key}
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            for variant in _variants(item):
+                yield value[:i] + [variant] + value[i + 1:]
+
+
+def test_every_structural_mutation_of_the_header_is_refused_cleanly(tmp_path):
+    model = Sequential([layers.Embedding(5, 2), layers.Bidirectional(layers.LSTM(2)), layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    model.fit(np.ones((2, 3), dtype=int), np.ones((2, 1)), verbose=0)
+    path = tmp_path / "m.chainrule"
+    model.save(path)
+    header, arrays = fmt.read_file(path)
+    data = b"".join(np.ascontiguousarray(a).tobytes() for a in arrays.values())
+    with open(path, "rb") as file:  # the original tensor table, to keep the data valid
+        prefix = file.read(struct.calcsize("<8sIQ"))
+        table = json.loads(file.read(struct.unpack("<8sIQ", prefix)[2]))["tensors"]
+    outcomes = {"refused": 0, "loaded": 0}
+    for variant in _variants(header):
+        if not isinstance(variant, dict):
+            continue
+        _craft(tmp_path / "v.chainrule", {**variant, "tensors": table}, data)
+        try:
+            load_model(tmp_path / "v.chainrule")
+            outcomes["loaded"] += 1
+        except SavingError:
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 100
+
+
+def test_a_described_giant_layer_is_refused_before_allocating(tmp_path):
+    model = {"class_name": "Sequential", "config": {"name": "m", "built_input_shape": [None, 100000], "layers": [
+        {"class_name": "Dense", "config": {"units": 10**9}}]}}
+    _craft(tmp_path / "giant.chainrule", {"kind": "model", "model": model, "tensors": {}})
+    tracemalloc.start()
+    with pytest.raises(SavingError, match=r"exceeds the 0 values left to create"):
+        load_model(tmp_path / "giant.chainrule")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 5_000_000
