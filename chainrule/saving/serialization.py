@@ -122,7 +122,10 @@ def _metric_config(metric, where):
         if _REGISTERED.get(metric.__name__) is metric:
             return {"function": metric.__name__}
     elif _METRICS.get(type(metric).__name__) is type(metric):
-        return {"class_name": type(metric).__name__, "name": metric.name}
+        config = {"name": metric.name, **getattr(metric, "kwargs", {})}
+        if isinstance(metric, (metrics.Precision, metrics.Recall)):
+            config.update(thresholds=metric.threshold, class_id=metric.class_id)
+        return {"class_name": type(metric).__name__, "config": config}
     raise SavingError(f"{where}: the metric {metric!r} cannot be saved; pass metrics by name, as "
                       f"chainrule metric classes, or register the function")
 
@@ -276,7 +279,7 @@ def _read_compile(config, model, arrays, header, where, custom_objects):
             return _lookup(entry["function"], {}, "metric function", where, custom_objects)
         if isinstance(entry, dict):
             metric_class = _lookup(entry.get("class_name"), _METRICS, "metric", where, custom_objects)
-            return _construct(metric_class, {"name": entry.get("name")}, f"{where}, metric")
+            return _construct(metric_class, entry.get("config"), f"{where}, metric")
         raise SavingError(f"{where}: unexpected metric description {entry!r}")
 
     try:

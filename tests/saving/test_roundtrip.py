@@ -198,3 +198,14 @@ def test_sequential_config_round_trip():
     model.build((None, 7))
     rebuilt = Sequential.from_config(model.get_config())
     assert rebuilt.get_config() == model.get_config() and rebuilt.count_params() == model.count_params()
+
+
+def test_metric_objects_keep_their_settings(tmp_path):
+    model = Sequential([layers.Dense(1, activation="sigmoid", input_shape=(3,))])
+    model.compile(optimizer="sgd", loss="binary_crossentropy",
+                  metrics=[cr.metrics.Precision(thresholds=0.7), cr.metrics.BinaryAccuracy(threshold=0.3),
+                           cr.metrics.SparseTopKCategoricalAccuracy(k=2), "accuracy"])
+    model.save(tmp_path / "m.chainrule")
+    loaded = load_model(tmp_path / "m.chainrule").compiled.metric_ids
+    assert loaded[0].threshold == 0.7 and loaded[1].kwargs == {"threshold": 0.3}
+    assert loaded[2].kwargs == {"k": 2} and loaded[3] == "accuracy"
