@@ -11,15 +11,11 @@ Probabilities are clipped to [1e-7, 1 - 1e-7] before their log (Keras's epsilon)
 """
 
 import re
-import sys
 
 from chainrule.backend import as_array, xp
-from chainrule.tensor import (Tensor, categorical_cross_entropy, clip, log, log_softmax,
+from chainrule.tensor import (Tensor, categorical_cross_entropy, clip, log, log_softmax, minimum,
                               sigmoid_cross_entropy, tensor)
-import chainrule.tensor  # noqa: F401
-
-# NOTE: the package exports a function named `tensor`, which hides the module of that name.
-_t = sys.modules["chainrule.tensor"]
+from chainrule.tensor import abs as absolute
 
 EPSILON = 1e-7  # Keras's backend.epsilon()
 REDUCTIONS = ("sum_over_batch_size", "sum", "none", None)
@@ -113,13 +109,13 @@ def mean_squared_error(y_true, y_pred):
 
 def mean_absolute_error(y_true, y_pred):
     """mean(|y_true - y_pred|) over the last axis."""
-    return _t.abs(y_pred - y_true).mean(axis=-1)
+    return absolute(y_pred - y_true).mean(axis=-1)
 
 
 def huber(y_true, y_pred, delta=1.0):
     """mean over the last axis of 0.5 e^2 where |e| <= delta, else delta (|e| - 0.5 delta)."""
-    error = _t.abs(y_pred - y_true)
-    quadratic = _t.minimum(error, delta)
+    error = absolute(y_pred - y_true)
+    quadratic = minimum(error, delta)
     return (0.5 * quadratic**2 + delta * (error - quadratic)).mean(axis=-1)
 
 

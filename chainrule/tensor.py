@@ -240,6 +240,9 @@ class Tensor:
                 grad, or a second backward through a freed graph.
         """
         if explain:
+            if grad is not None or retain_graph:
+                raise ValueError("backward: explain=True traces a single-element loss; it takes "
+                                 "neither grad nor retain_graph")
             from chainrule.explain import explain as explain_backward
 
             explain_backward(self)
