@@ -5,6 +5,7 @@ import warnings
 
 from chainrule import activations
 from chainrule.backend import numpy as np
+from chainrule.layers import Activation, Dense
 from chainrule.training.callbacks import Callback
 
 # activation -> (what "stuck" means for it, the test on its output values)
@@ -27,7 +28,8 @@ class GradientMonitor(Callback):
     last's (naming the stuck share), or a gradient norm passes ``exploding`` or is not finite.
 
     Cost: one dot product per weight per batch, and one comparison over each watched layer's
-    output; the layers' activations are wrapped during ``fit`` and restored afterwards.
+    output; the activations of Dense and Activation layers are wrapped during ``fit`` and
+    restored afterwards (recurrent layers report gradients and updates, not stuck units).
     """
 
     def __init__(self, vanishing=1e-3, exploding=1e3, warn=True):
@@ -41,7 +43,9 @@ class GradientMonitor(Callback):
         self._recording = True
         for layer in self.layers:
             original = getattr(layer, "activation", None)
-            if original in _STUCK:
+            # only layers whose output is their activation's output; a recurrent layer applies its
+            # activation inside a fused primitive, which a wrapper would turn off
+            if isinstance(layer, (Dense, Activation)) and original in _STUCK:
                 layer.activation = self._recorder(layer, original)
                 self._wrapped.append((layer, original))
 

@@ -46,3 +46,13 @@ def test_progress_bar_leaves_the_diagnostics_out(capsys):
     model.compile(optimizer="sgd", loss="mse")
     model.fit(X, Y, epochs=1, verbose=2, callbacks=[callbacks.GradientMonitor(warn=False)])
     assert "gradient_norm" not in capsys.readouterr().out
+
+
+def test_recurrent_layers_keep_their_fused_path():
+    model = Sequential([cr.layers.LSTM(3, input_shape=(4, 2)), Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    monitor = callbacks.GradientMonitor(warn=False)
+    history = model.fit(np.ones((4, 4, 2)), np.ones((4, 1)), epochs=1, verbose=0, callbacks=[monitor])
+    lstm = model.layers[0].name
+    assert history.history[f"gradient_norm/{lstm}"][0] > 0
+    assert np.isnan(history.history[f"stuck/{lstm}"][0])  # not watched: its activation is fused
