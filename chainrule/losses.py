@@ -45,11 +45,7 @@ class Loss:
         values = self.call(y_true, y_pred)
         if sample_weight is not None:
             weight = as_array(sample_weight, where=f"{self.name}: sample_weight").astype(y_pred.dtype)
-            while weight.ndim > values.ndim and weight.shape[-1] == 1:
-                weight = weight[..., 0]
-            while weight.ndim < values.ndim:
-                weight = weight[..., None]
-            values = values * weight
+            values = values * match_weight_rank(weight, values.ndim)
         if self.reduction in ("none", None):
             return values
         total = values.sum()
@@ -93,6 +89,16 @@ def _match_rank(y_true, pred_shape):
     if y_true.ndim == len(pred_shape) + 1 and y_true.shape[-1] == 1:
         return y_true[..., 0]
     return y_true
+
+
+def match_weight_rank(weight, ndim):
+    """Sample weights with trailing size-1 axes dropped or added to reach ``ndim`` axes, so they
+    broadcast over per-sample values (Keras's rule)."""
+    while weight.ndim > ndim and weight.shape[-1] == 1:
+        weight = weight[..., 0]
+    while weight.ndim < ndim:
+        weight = weight[..., None]
+    return weight
 
 
 def _first_bad(mask):

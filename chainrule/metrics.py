@@ -79,12 +79,7 @@ def _arrays(y_true, y_pred):
 
 
 def _per_sample(sample_weight, values):
-    weight = as_array(sample_weight, where="sample_weight")
-    while weight.ndim > values.ndim and weight.shape[-1] == 1:
-        weight = weight[..., 0]
-    while weight.ndim < values.ndim:
-        weight = weight[..., None]
-    return weight
+    return losses.match_weight_rank(as_array(sample_weight, where="sample_weight"), values.ndim)
 
 
 # --- per-sample functions -------------------------------------------------------------------

@@ -326,9 +326,16 @@ def load_model(filepath, custom_objects=None, compile=True, restore_random_state
     """
     where = f"load_model {filepath}"
     header, arrays = read_file(filepath)
-    previous = backend.get_rng_state()  # building layers draws initial weights: undo on failure
+    return _load(header, arrays, where, custom_objects, compile, restore_random_state)
+
+
+def _load(header, arrays, where, custom_objects, compile, restore_random_state):
+    """The model a checked file describes, and the file's random state set if asked. On any
+    failure the random generator is put back (building layers draws initial weights) and the
+    error is a SavingError."""
+    previous = backend.get_rng_state()
     try:
-        model = _load(header, arrays, where, custom_objects, compile)
+        model = _build(header, arrays, where, custom_objects, compile)
         state = header.get("random_state")
         if restore_random_state and state is not None:
             backend.set_rng_state(state)
@@ -343,7 +350,7 @@ def load_model(filepath, custom_objects=None, compile=True, restore_random_state
                           f"({type(error).__name__}: {str(error)[:200]})") from None
 
 
-def _load(header, arrays, where, custom_objects, compile):
+def _build(header, arrays, where, custom_objects, compile):
     if header.get("kind") != "model":
         raise SavingError(f"{where}: the file holds {header.get('kind')!r}, not a model "
                           f"(use load_weights for a weights file)")
@@ -382,16 +389,10 @@ def restore_training_state(model, filepath):
     if header.get("compile") is None or model.compiled is None:
         raise SavingError(f"{where}: resuming needs a compiled model and a file with compile settings")
     previous = backend.get_rng_state()
-    try:
-        saved = _load(header, arrays, where, None, compile=True)
-    except BaseException as error:
-        backend.set_rng_state(previous)
-        if isinstance(error, SavingError) or not isinstance(error, Exception):
-            raise
-        raise SavingError(f"{where}: the model description is malformed "
-                          f"({type(error).__name__}: {str(error)[:200]})") from None
+    saved = _load(header, arrays, where, None, compile=True, restore_random_state=True)
     compiled = saved.compiled
     if [w.shape for w in saved.weights] != [w.shape for w in model.weights]:
+        backend.set_rng_state(previous)
         raise SavingError(f"{where}: the file's model does not have this model's weights")
     # everything checked: now copy into the running model and its optimizer
     for target, source in zip(model.weights, saved.weights):
@@ -406,6 +407,4 @@ def restore_training_state(model, filepath):
             optimizer._slots[slot] = [value.copy() for value in values]
         optimizer.iterations = restored.iterations
     optimizer.learning_rate = restored._learning_rate
-    if header.get("random_state") is not None:
-        backend.set_rng_state(header["random_state"])
     return header
