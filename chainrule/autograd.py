@@ -8,8 +8,12 @@ Gradients flowing back are reduced to each input's shape in one place, :func:`un
 primitive has to undo NumPy broadcasting itself.
 """
 
+import bisect
+import functools
 import itertools
 import operator
+import threading
+import weakref
 
 from chainrule import backend
 from chainrule.backend import xp
@@ -56,52 +60,144 @@ class Function:
         return f"<{self.name} backward>"
 
 
-# Numbers recorded nodes in the order they were made (see _topological_order).
+# Numbers recorded nodes in the order they were made (see _topological_order), and stamps
+# in-place changes from the same count, so "changed after that node was recorded" is one comparison.
 next_sequence_number = itertools.count(1).__next__
 
 _RELEASED = object()  # `saved` of a node whose buffers were freed by a backward pass.
 
 
-class _GradMode:
-    enabled = True
+# --- in-place changes -----------------------------------------------------------------------------
+#
+# Functions save raw arrays for backward. An in-place operation that writes into an array a node
+# saved would make that node's backward use the new values: a wrong gradient with no error. So
+# every in-place write stamps the memory it wrote (the array that owns it, which every view of it
+# shares) with a sequence number, and the backward pass refuses a node that saved memory stamped
+# after the node was recorded. A pass over a graph recorded after the last in-place change (every
+# step of a training loop that updates weights in place) costs one comparison.
+
+
+class _Changes:
+    last = 0  # the newest stamp of any in-place change
+    memory = {}  # id(array owning the memory) -> [stamp of the last change, number of changes]
+    lock = threading.Lock()  # so that `last` never moves back when threads stamp at once
+
+
+def _stamp():
+    with _Changes.lock:
+        stamp = _Changes.last = next_sequence_number()
+    return stamp
+
+
+def _owner(array):
+    """The array that owns ``array``'s memory (itself, unless it is a view)."""
+    while isinstance(array.base, xp.ndarray):
+        array = array.base
+    return array
+
+
+def mark_changed(*arrays):
+    """Records that the memory of ``arrays`` was written in place, for the backward pass's check.
+
+    Everything that writes into a tensor's array after it may have been recorded (the in-place
+    operators, ``Variable.assign``, an optimizer step) calls this once per write.
+    """
+    stamp = _stamp()
+    memory = _Changes.memory
+    for array in arrays:
+        owner = array if array.base is None else _owner(array)
+        key = id(owner)
+        entry = memory.get(key)
+        if entry is None:
+            entry = memory[key] = [0, 0]
+            weakref.finalize(owner, memory.pop, key, None)
+        entry[0] = stamp
+        entry[1] += 1
+
+
+def version(array):
+    """How many in-place changes were made to ``array``'s memory (PyTorch's ``_version``)."""
+    entry = _Changes.memory.get(id(_owner(array)))
+    return 0 if entry is None else entry[1]
+
+
+def _changed_since(array, sequence_number):
+    entry = _Changes.memory.get(id(_owner(array)))
+    return entry is not None and entry[0] > sequence_number
+
+
+def record_rebinding(tensor, previous):
+    """Records that ``tensor`` now holds the result of an in-place operation made while
+    recording, and that ``previous`` (a new tensor) holds the value it had before.
+
+    Nodes recorded before the change that read ``tensor`` are given ``previous`` in its place by
+    the next backward pass (:func:`_resolve_rebindings`), so their gradients reach the graph of
+    the value they really read.
+    """
+    stamp = _stamp()
+    history = getattr(tensor, "_history", None)
+    if history is None:
+        history = tensor._history = []
+    history.append((stamp, previous))
+
+
+class _GradMode(threading.local):
+    """Whether recording is on, one flag per thread (as in PyTorch): a ``no_grad`` block in one
+    thread, a ``predict`` say, leaves a ``fit`` running in another thread recording. ``previous``
+    holds the modes that the thread's open ``no_grad``/``enable_grad`` blocks will restore."""
+
+    def __init__(self):  # runs once in each thread that reads the flag; new threads record
+        self.enabled = True
+        self.previous = []
+
+
+grad_mode = _GradMode()
 
 
 def is_grad_enabled():
-    """Whether operations on tensors that require gradients are recorded for backward."""
-    return _GradMode.enabled
+    """Whether operations on tensors that require gradients are recorded for backward, in the
+    calling thread."""
+    return grad_mode.enabled
 
 
-class no_grad:
-    """Context manager (and decorator) inside which nothing builds a graph.
+class _SetGradMode:
+    """Sets the calling thread's grad mode inside a ``with`` block (or a decorated function) and
+    restores the previous mode on the way out. Blocks nest within a thread, so the modes to
+    restore are one stack per thread: one instance may be entered from several threads at once."""
 
-    Results made inside have ``requires_grad=False``. Grad mode is one process-wide switch, so
-    use it from one thread at a time.
-    """
+    mode = True
 
     def __enter__(self):
-        self._previous = _GradMode.enabled
-        _GradMode.enabled = False
+        grad_mode.previous.append(grad_mode.enabled)
+        grad_mode.enabled = self.mode
 
     def __exit__(self, *exc_info):
-        _GradMode.enabled = self._previous
+        grad_mode.enabled = grad_mode.previous.pop()
 
     def __call__(self, function):
-        import functools
-
         @functools.wraps(function)
         def wrapper(*args, **kwargs):
-            with no_grad():
+            with self:
                 return function(*args, **kwargs)
 
         return wrapper
 
 
-class enable_grad(no_grad):
-    """Context manager that turns recording back on inside a :class:`no_grad` block."""
+class no_grad(_SetGradMode):
+    """Context manager (and decorator) inside which nothing builds a graph.
 
-    def __enter__(self):
-        self._previous = _GradMode.enabled
-        _GradMode.enabled = True
+    Results made inside have ``requires_grad=False``. Grad mode belongs to the thread: a
+    ``no_grad`` block in one thread does not stop another thread from recording.
+    """
+
+    mode = False
+
+
+class enable_grad(_SetGradMode):
+    """Context manager (and decorator) that turns recording back on inside a :class:`no_grad`
+    block, in the calling thread."""
+
+    mode = True
 
 
 def unbroadcast(grad, tensor, node):
@@ -169,8 +265,13 @@ def backward(root, grad=None, retain_graph=False, trace=None):
         _accumulate_leaf(root, grad)
         return
 
+    order = _topological_order(node)
+    if _Changes.last > order[-1].sequence_number:  # something changed in place during the graph
+        if _resolve_rebindings(order):
+            order = _topological_order(node)
+        _check_saved_unchanged(order)
     grads = {node: grad}
-    for node in _topological_order(node):
+    for node in order:
         grad = grads.pop(node)
         if node.saved is _RELEASED:
             raise RuntimeError(
@@ -237,3 +338,44 @@ def _topological_order(root):
 
 
 _sequence_number = operator.attrgetter("sequence_number")
+_stamp_of = operator.itemgetter(0)
+
+
+def _resolve_rebindings(nodes):
+    """Gives each node that read a tensor later changed in place (while recording) the value the
+    tensor held when the node read it. Returns whether any input was replaced."""
+    replaced = False
+    for node in nodes:
+        inputs = node.inputs
+        for position, tensor in enumerate(inputs):
+            history = getattr(tensor, "_history", None)
+            if not history or history[-1][0] < node.sequence_number:
+                continue
+            # the value the tensor held when the node read it: the one replaced by the first
+            # change after the node was recorded (the history is in stamp order)
+            previous = history[bisect.bisect(history, node.sequence_number, key=_stamp_of)][1]
+            inputs = inputs[:position] + (previous,) + inputs[position + 1:]
+            replaced = True
+        node.inputs = inputs
+    return replaced
+
+
+def _check_saved_unchanged(nodes):
+    """Raises if an array some node saved for backward was changed in place after the node was
+    recorded: its backward would compute with the new values and return a wrong gradient."""
+    for node in nodes:
+        saved = node.saved
+        if saved is None or saved is _RELEASED:
+            continue
+        for array in saved:
+            if isinstance(array, xp.ndarray) and _changed_since(array, node.sequence_number):
+                what = next((f"its input {i} (shape {tuple(t._data.shape)})"
+                             for i, t in enumerate(node.inputs)
+                             if getattr(t, "_data", None) is not None and xp.may_share_memory(t._data, array)),
+                            f"an array of shape {tuple(array.shape)} (its output)")
+                raise RuntimeError(
+                    f"backward: {node.name} saved {what} for its gradient, and that memory was "
+                    f"changed by an in-place operation after {node.name} was recorded; the "
+                    f"gradient would use the new values. Change it in place only after backward, "
+                    f"or change a copy (y = x + 0) instead"
+                )

@@ -125,10 +125,12 @@ def exp_nonpositive(x):
 
     NOTE: below log(smallest normal) the true value is subnormal or zero; NumPy would set the
     underflow flag (an error under ``np.errstate(all="raise")``), so those entries are written as 0.
+    The mask is ``not x <= cut`` rather than ``x > cut`` so that NaN entries take ``exp(nan)``, a
+    NaN, and are never turned into 0.
     """
     cut = _LOG_TINY[x.dtype] if x.dtype in _LOG_TINY else _LOG_TINY[float64]
     out = xp.zeros(x.shape, dtype=xp.result_type(x, float32))
-    return xp.exp(x, out=out, where=x > cut)
+    return xp.exp(x, out=out, where=~(x <= cut))
 
 
 _LOG_TINY = {dtype: float(xp.log(xp.finfo(dtype).tiny)) for dtype in FLOAT_DTYPES}

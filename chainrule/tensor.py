@@ -16,7 +16,7 @@ import math
 import numbers
 
 from chainrule import autograd, backend
-from chainrule.autograd import _GradMode, next_sequence_number
+from chainrule.autograd import grad_mode, next_sequence_number
 from chainrule.backend import as_array, ndarray, xp
 from chainrule.ops import elementwise, linalg, movement, nn, reduce
 
@@ -51,7 +51,7 @@ def apply(fn, *inputs, **options):
             all_tensors = False
     ctx = fn()
     data = ctx.forward(*arrays, **options)
-    if True in needs_input_grad and _GradMode.enabled:
+    if True in needs_input_grad and grad_mode.enabled:
         if not all_tensors:
             inputs = tuple(v if isinstance(v, Tensor) else _CONSTANT for v in inputs)
         return _recorded(data, ctx, inputs, needs_input_grad)
@@ -65,7 +65,7 @@ def apply(fn, *inputs, **options):
 def _apply_unary(fn, x):
     ctx = fn()
     data = ctx.forward(x._data)
-    if x._requires_grad and _GradMode.enabled:
+    if x._requires_grad and grad_mode.enabled:
         return _recorded(data, ctx, (x,), (True,))
     return _result(data)
 
@@ -81,7 +81,7 @@ def _apply_binary(fn, x, y):
         data = ctx.forward(x._data, y)
         needs = (x._requires_grad, False)
         y = _CONSTANT
-    if (needs[0] or needs[1]) and _GradMode.enabled:
+    if (needs[0] or needs[1]) and grad_mode.enabled:
         return _recorded(data, ctx, (x, y), needs)
     return _result(data)
 
@@ -124,7 +124,8 @@ class Tensor:
         name: an optional label, used when printing graphs.
     """
 
-    __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "name", "__weakref__")
+    # _history is set only on a tensor changed in place while recording (see _in_place)
+    __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "name", "_history", "__weakref__")
 
     # NOTE: NumPy must not treat a Tensor as an array in `ndarray + tensor`; this makes NumPy
     # return NotImplemented so Python calls Tensor.__radd__ and the graph is recorded.
@@ -410,6 +411,49 @@ class Tensor:
             return NotImplemented
         return _compare(xp.not_equal, self, other)
 
+    # --- in-place arithmetic ------------------------------------------------------------------
+
+    def __iadd__(self, other):
+        return _in_place(self, other, xp.add, add, "+=")
+
+    def __isub__(self, other):
+        return _in_place(self, other, xp.subtract, sub, "-=")
+
+    def __imul__(self, other):
+        return _in_place(self, other, xp.multiply, mul, "*=")
+
+    def __itruediv__(self, other):
+        return _in_place(self, other, xp.true_divide, div, "/=")
+
+    def add_(self, other):
+        """``self += other`` (see :ref:`in-place operations <in-place>`); returns ``self``."""
+        return _in_place(self, other, xp.add, add, "add_")
+
+    def sub_(self, other):
+        """``self -= other``; returns ``self``."""
+        return _in_place(self, other, xp.subtract, sub, "sub_")
+
+    def mul_(self, other):
+        """``self *= other``; returns ``self``."""
+        return _in_place(self, other, xp.multiply, mul, "mul_")
+
+    def div_(self, other):
+        """``self /= other``; returns ``self``."""
+        return _in_place(self, other, xp.true_divide, div, "div_")
+
+    def fill_(self, value):
+        """Sets every entry to ``value``; returns ``self``."""
+        return _in_place(self, value, _assign, _filled, "fill_")
+
+    def zero_(self):
+        """Sets every entry to 0 (PyTorch's ``zero_``); returns ``self``."""
+        return self.fill_(0)
+
+    @property
+    def _version(self):
+        """How many in-place changes were made to this tensor's memory, as PyTorch counts them."""
+        return autograd.version(self._data) + len(getattr(self, "_history", None) or ())
+
     # --- methods mirroring the functions below -------------------------------------------------
 
     def exp(self):
@@ -492,6 +536,101 @@ class Tensor:
 
     def broadcast_to(self, shape):
         return broadcast_to(self, shape)
+
+
+# --- in-place operations --------------------------------------------------------------------------
+
+
+def _assign(x, value, out, casting):
+    """The ufunc-like writer behind ``fill_``: ``out[...] = value``."""
+    if not xp.can_cast(xp.result_type(value), out.dtype, casting) and not isinstance(value, (int, float, bool)):
+        raise TypeError(f"cannot cast {xp.result_type(value)} to {out.dtype}")
+    out[...] = value
+
+
+def _filled(x, value):
+    """``x``'s shape filled with ``value``, recorded as a function of ``x`` with gradient 0."""
+    value = value._data if isinstance(value, Tensor) else value
+    keep = xp.zeros(x.shape, dtype=bool)
+    return where(keep, x, Tensor(xp.full(x.shape, value, dtype=x._data.dtype)))
+
+
+def _in_place(x, other, ufunc, operation, symbol):
+    """``x <symbol> other`` written into ``x``, as PyTorch's in-place operations behave.
+
+    * Nothing records (grad mode is off, or neither operand requires grad): the result is written
+      into ``x``'s array, which views of it and NumPy arrays sharing it see. The write is stamped
+      so that a backward pass through a node that saved this memory earlier raises rather than
+      compute with the new values.
+    * Recording: ``x`` becomes the result of the operation, recorded as usual; nodes recorded
+      before, which read the old ``x``, keep differentiating through the old value. A leaf that
+      requires grad is refused: its ``.grad`` would be that of a value it no longer holds.
+
+    The result must keep ``x``'s shape and a dtype of ``x``'s kind, checked before anything is
+    written.
+    """
+    value = other._data if isinstance(other, Tensor) else other
+    if not isinstance(value, (int, float, bool, ndarray, xp.generic)):
+        value = as_array(value, where=symbol)
+    shape = xp.shape(value)
+    try:
+        fits = xp.broadcast_shapes(x._data.shape, shape) == x._data.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{symbol}: the result must keep the tensor's shape {x.shape}, but the "
+                         f"operand of shape {tuple(shape)} broadcasts it to another shape")
+    records = grad_mode.enabled and (x._requires_grad or isinstance(other, Tensor) and other._requires_grad)
+    if not records:
+        if not x._data.flags.writeable:  # a broadcast view, a read-only buffer
+            raise ValueError(f"{symbol}: this tensor's memory is read-only (a broadcast view or a "
+                             f"read-only buffer); use the out-of-place form")
+        try:
+            ufunc(x._data, value, out=x._data, casting="same_kind")
+        except TypeError:
+            raise TypeError(_cast_message(symbol, x, value, ufunc)) from None
+        except ValueError as error:  # a value the dtype cannot hold: fill_(nan) on integers
+            raise ValueError(f"{symbol}: {error}") from None
+        autograd.mark_changed(x._data)
+        return x
+    if x._ctx is None and x._requires_grad:
+        raise RuntimeError(
+            f"{symbol}: a leaf tensor that requires grad cannot be changed in place while "
+            f"gradients are recorded (its .grad would belong to a value it no longer holds); "
+            f"update it inside `with chainrule.no_grad():`, as an optimizer does"
+        )
+    if type(x) is not Tensor:
+        raise RuntimeError(f"{symbol}: a {type(x).__name__} cannot take a recorded in-place result; "
+                           f"assign it a value instead, or use the out-of-place form")
+    # The previous value, as a tensor of its own: the new node reads it, and so do (after the
+    # backward pass resolves them) the nodes that read x before this change.
+    previous = Tensor.__new__(Tensor)
+    previous._data, previous._grad, previous._ctx = x._data, None, x._ctx
+    previous.name, previous._requires_grad = x.name, x._requires_grad
+    result = operation(previous, previous if other is x else other)
+    if result._data.dtype != x._data.dtype:
+        if result._data.dtype.kind != x._data.dtype.kind:
+            raise TypeError(_cast_message(symbol, x, value, result._data.dtype))
+        result = result.astype(x._data.dtype)
+    if x._ctx is not None and x._ctx.retained is x:  # retain_grad follows the tensor's new value
+        x._ctx.retained = None
+        result._ctx.retained = x
+    x._data, x._ctx, x._grad, x._requires_grad = result._data, result._ctx, None, result._requires_grad
+    autograd.record_rebinding(x, previous)
+    return x
+
+
+def _cast_message(symbol, x, value, ufunc_or_dtype):
+    if isinstance(ufunc_or_dtype, xp.ufunc):
+        try:
+            kind = type(value) if isinstance(value, (int, float, bool)) else xp.result_type(value)
+            result = ufunc_or_dtype.resolve_dtypes((x._data.dtype, kind, None))[-1]
+        except (TypeError, ValueError):
+            result = "another kind"
+    else:
+        result = ufunc_or_dtype
+    return (f"{symbol}: the result is {result}, which cannot be written back into this {x.dtype} "
+            f"tensor; use the out-of-place form (x = x + y, ...), which makes a new tensor")
 
 
 # --- making tensors -------------------------------------------------------------------------------
@@ -635,14 +774,19 @@ def _promote(x, y):
     return x.astype(target), y.astype(target)
 
 
-def _floating(x, where):
-    """``x`` as a floating tensor: the transcendental functions have no integer version."""
+def _floating(x, where, like=None):
+    """``x`` as a floating tensor: the transcendental functions have no integer version.
+
+    Integer data takes ``like``'s floating dtype when given (so integers meeting float64 weights
+    are converted exactly, not through float32), else the default dtype.
+    """
     if x.__class__ is Tensor and x._data.dtype.kind == "f":
         return x
     if not isinstance(x, Tensor):
-        x = _as_tensor(x, where=where)
+        x = _as_tensor(x, like=like, where=where)
     if x._data.dtype.kind != "f":
-        x = x.astype(backend.default_dtype())
+        floating = like._data.dtype if like is not None and like._data.dtype.kind == "f" else None
+        x = x.astype(floating or backend.default_dtype())
     return x
 
 
@@ -1053,7 +1197,8 @@ def linear(x, weight, bias=None):
     Raises:
         ValueError: when the shapes do not fit, naming them.
     """
-    x, weight = _operands(_floating(x, "linear"), weight, "linear")
+    weight = _floating(weight, "linear")
+    x, weight = _operands(_floating(x, "linear", like=weight), weight, "linear")
     if bias is not None:
         _, bias = _operands(x, bias, "linear")
     if x.ndim < 1 or weight.ndim != 2 or x.shape[-1] != weight.shape[0] or (

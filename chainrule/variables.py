@@ -1,5 +1,6 @@
 """Variable: a named, assignable tensor that a layer owns and an optimizer updates in place."""
 
+from chainrule import autograd
 from chainrule.backend import as_array
 from chainrule.tensor import Tensor
 
@@ -43,6 +44,7 @@ class Variable(Tensor):
                 f"received shape {array.shape}"
             )
         self._data[...] = array
+        autograd.mark_changed(self._data)
         return self
 
     def __repr__(self):

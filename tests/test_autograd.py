@@ -1,5 +1,7 @@
 """The backward pass itself: graph shapes, accumulation, buffers, grad mode and its errors."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -181,3 +183,70 @@ def test_float32_gradients_stay_float32_through_a_mixed_graph():
     loss.backward()
     assert loss.dtype == np.float32
     assert x.grad.dtype == np.float32 and w.grad.dtype == np.float32
+
+
+# --- grad mode is per thread ----------------------------------------------------------------------
+
+
+def test_no_grad_in_one_thread_leaves_another_thread_recording():
+    inside, release = threading.Event(), threading.Event()
+
+    def hold_no_grad():
+        with cr.no_grad():
+            inside.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold_no_grad)
+    thread.start()
+    try:
+        assert inside.wait(10)
+        x = cr.tensor([1.0, 2.0], requires_grad=True)
+        assert cr.is_grad_enabled() and (x * x).requires_grad
+    finally:
+        release.set()
+        thread.join()
+    assert cr.is_grad_enabled()
+
+
+def test_a_thread_starts_with_recording_on_whatever_the_creating_thread_does():
+    seen = []
+    with cr.no_grad():
+        thread = threading.Thread(target=lambda: seen.append(cr.is_grad_enabled()))
+        thread.start()
+        thread.join()
+    assert seen == [True]
+
+
+def test_one_no_grad_object_shared_by_threads_restores_each_threads_mode():
+    shared = cr.no_grad()
+    barrier = threading.Barrier(4)
+    after = []
+
+    def worker(start_enabled):
+        with (cr.enable_grad() if start_enabled else cr.no_grad()):
+            with shared:
+                barrier.wait(10)  # every thread is inside `shared` at once
+                assert not cr.is_grad_enabled()
+            after.append((start_enabled, cr.is_grad_enabled()))
+
+    threads = [threading.Thread(target=worker, args=(i % 2 == 0,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(after) == [(False, False), (False, False), (True, True), (True, True)]
+
+
+def test_the_decorator_form_nests_and_restores():
+    @cr.no_grad()
+    def inner():
+        return cr.is_grad_enabled()
+
+    @cr.enable_grad()
+    def outer():
+        return inner(), cr.is_grad_enabled()
+
+    with cr.no_grad():
+        assert outer() == (False, True)
+        assert not cr.is_grad_enabled()
+    assert cr.is_grad_enabled()

@@ -8,7 +8,10 @@ from chainrule.ops.elementwise import sigmoid_array
 def _shifted(x, axis):
     # NOTE: subtracting the maximum first keeps exp() at most 1, so nothing overflows; exp of what
     # is left is taken with exp_nonpositive so far-below-max entries give exact 0 without underflow.
+    # An all -inf row is shifted by 0 instead, so it stays -inf (logsumexp -inf, as in SciPy)
+    # rather than becoming -inf - -inf = nan.
     m = xp.max(x, axis=axis, keepdims=True)
+    m = xp.where(xp.isneginf(m), 0, m).astype(x.dtype, copy=False)
     return x - m, m
 
 
@@ -76,13 +79,27 @@ class SigmoidCrossEntropy(Function):
 
     def forward(ctx, x, y):
         ctx.save(x, y)
-        return xp.maximum(x, 0) - x * y + xp.log1p(exp_nonpositive(-xp.abs(x)))
+        if xp.isfinite(x).all():
+            return xp.maximum(x, 0) - x * y + xp.log1p(exp_nonpositive(-xp.abs(x)))
+        # NOTE: for an infinite logit max(x, 0) - x y is inf - inf or 0 * inf, nan, where the
+        # limit is y max(-x, 0) + (1 - y) max(x, 0) with each product taken only where its
+        # weight is not 0: -inf with y = 0 and +inf with y = 1 cost 0, the wrong side inf.
+        with xp.errstate(invalid="ignore"):  # the nan entries are replaced below
+            z = xp.maximum(x, 0) - x * y + xp.log1p(exp_nonpositive(-xp.abs(x)))
+        limit = _weighted(y, xp.maximum(-x, 0)) + _weighted(1 - y, xp.maximum(x, 0))
+        return xp.where(xp.isinf(x), limit, z)
 
     def backward(ctx, grad):
         x, y = ctx.saved
         dx = grad * (sigmoid_array(x) - y) if ctx.needs_input_grad[0] else None
         dy = -grad * x if ctx.needs_input_grad[1] else None
         return dx, dy
+
+
+def _weighted(w, v):
+    """w * v in ``v``'s dtype, with 0 where w is 0 even if v is infinite."""
+    w, v = xp.broadcast_arrays(w, v)
+    return xp.multiply(w, v, out=xp.zeros(w.shape, dtype=v.dtype), where=w != 0, casting="unsafe")
 
 
 class CategoricalCrossEntropy(Function):

@@ -79,3 +79,11 @@ def test_linear_refuses_misfits():
         cr.linear(np.ones((2, 3)), np.ones((4, 5)))
     with pytest.raises(ValueError, match=r"bias \(4,\)"):
         cr.linear(np.ones((2, 3)), np.ones((3, 5)), np.ones(4))
+
+
+def test_integer_inputs_meet_float64_weights_exactly():
+    # 2**24 + 1 has no float32 value: converting through the default dtype would give 2**24
+    w = cr.tensor(np.ones((1, 1)), dtype="float64")
+    for x in (np.array([[2**24 + 1]]), cr.tensor([[2**24 + 1]])):
+        out = cr.linear(x, w)
+        assert out.dtype == np.float64 and out.item() == 2**24 + 1
