@@ -9,6 +9,8 @@ then checked twice:
   (tight) and float32 (looser), with the float32 results required to stay float32.
 """
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -144,3 +146,20 @@ def op_tests(params):
         check_against_torch(fn, ref, arrays, dtype)
 
     return test_gradcheck, test_matches_torch
+
+
+def calls_during(function, *args):
+    """How many Python function calls (and generator steps) ``function(*args)`` makes: a count of
+    the work done that, unlike a timing, does not depend on the machine's load."""
+    count = [0]
+
+    def profile(frame, event, arg):
+        if event == "call":
+            count[0] += 1
+
+    sys.setprofile(profile)
+    try:
+        function(*args)
+    finally:
+        sys.setprofile(None)
+    return count[0]

@@ -1,63 +1,51 @@
 """Strict readers for the dataset file formats: NumPy ``.npz`` and the IDX format of MNIST.
 
-Every number a file declares (a shape, a length) is checked against the bytes actually there
-before anything is allocated, and every failure is a :class:`DatasetError` naming the file.
+Every number a file declares (a shape, a length) is checked against the bytes actually there, and
+what it would hold against the load's :class:`~chainrule.datasets.limits.Budget`, before anything
+is allocated; the data is then read once, straight into its array. Every failure is a
+:class:`DatasetError` naming the file.
 """
 
 import gzip
-import itertools
 import math
+import os
 import pickle
 import struct
 import zipfile
+import zlib
 
 from chainrule.backend import numpy as np
+from chainrule.datasets import _pickles
 from chainrule.datasets._files import DatasetError
+from chainrule.datasets.limits import Budget
+
+_CHUNK = 1 << 20  # data is read in pieces this big, so no temporary copy is larger
 
 # --- .npz -----------------------------------------------------------------------------------------
 
-# What pickling a NumPy array of Python lists names: the array reconstructor (under NumPy 1's and
-# NumPy 2's module names), the ndarray class and dtype. Nothing else may be looked up.
-_RECONSTRUCT = np.ndarray((0,)).__reduce__()[0]
-_ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
-    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-}
+# Stored (np.savez) or deflated (np.savez_compressed). zipfile hands a bzip2 or lzma decompressor
+# whole compressed chunks, with no bound on what they expand to.
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 
-class _ArrayOfListsUnpickler(pickle.Unpickler):
-    """Unpickles a NumPy object array and refuses every other global, so a file cannot run code."""
-
-    def __init__(self, file, source):
-        super().__init__(file)
-        self.source = source
-
-    def find_class(self, module, name):
-        if (module, name) in _ALLOWED_GLOBALS:
-            return _ALLOWED_GLOBALS[module, name]
-        raise DatasetError(
-            f"{self.source}: refused to load: its pickle asks for {module}.{name}; only NumPy arrays "
-            f"of lists of integers are accepted"
-        )
-
-    def persistent_load(self, pid):
-        raise DatasetError(f"{self.source}: refused to load: its pickle uses persistent ids")
-
-
-def read_npz(path, object_members=()):
+def read_npz(path, object_members=(), budget=None):
     """The arrays of an ``.npz`` file, read without ``np.load``'s pickle.
 
     Args:
         path: the file.
         object_members: names of members allowed to hold object arrays of integer lists (IMDB's
-            reviews). They are unpickled by a reader that admits only NumPy's array globals and
-            are returned as object arrays of Python lists of ints.
+            reviews). Their pickle is walked and bounded first (see ``_pickles``), then unpickled
+            by a reader that admits only NumPy's array globals; they are returned as object arrays
+            of Python lists of ints.
+        budget: the load's :class:`~chainrule.datasets.limits.Budget` (a new one by default): array
+            elements count against ``limits.MAX_ELEMENTS`` and the lists' integers against
+            ``limits.MAX_TOKENS``, each before it is allocated.
 
     Raises:
-        DatasetError: for anything that is not a well-formed ``.npz`` of such arrays.
+        DatasetError: for anything that is not a well-formed ``.npz`` of such arrays, or that would
+            hold more than the limits allow.
     """
+    budget = budget if budget is not None else Budget()
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as error:
@@ -68,17 +56,24 @@ def read_npz(path, object_members=()):
             if not info.filename.endswith(".npy"):
                 raise DatasetError(f"{path}: unexpected member {info.filename!r}; an .npz holds only .npy files")
             name = info.filename[: -len(".npy")]
+            if info.compress_type not in _METHODS:
+                raise DatasetError(
+                    f"{path}: member {name} is compressed with method {info.compress_type}; an .npz "
+                    f"member is only stored or deflated (methods 0 and 8)"
+                )
             try:
                 with archive.open(info) as member:
-                    arrays[name] = _read_npy(member, info.file_size, f"{path} [{name}]", name in object_members)
+                    arrays[name] = _read_npy(member, info.file_size, path, name, name in object_members, budget)
             except DatasetError:
                 raise
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error, pickle.UnpicklingError) as error:
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error, pickle.UnpicklingError, zlib.error) as error:
                 raise DatasetError(f"{path} [{name}]: unreadable: {error}") from None
     return arrays
 
 
-def _read_npy(member, size, source, allow_lists):
+def _read_npy(member, size, path, name, allow_lists, budget):
+    """One ``.npy`` member of ``size`` bytes (as the zip declares it)."""
+    source = f"{path} [{name}]"
     version = np.lib.format.read_magic(member)
     if version == (1, 0):
         shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
@@ -86,32 +81,41 @@ def _read_npy(member, size, source, allow_lists):
         shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
     else:
         raise DatasetError(f"{source}: unsupported .npy format version {version}")
-    count = math.prod(shape)
+    remaining = size - member.tell()
     if dtype.hasobject:
         if not allow_lists:
             raise DatasetError(f"{source}: holds an object array (which needs pickle); expected a numeric array")
-        array = _ArrayOfListsUnpickler(member, source).load()
-        return _as_array_of_int_lists(array, shape, source)
-    remaining = size - member.tell()
+        if len(shape) != 1:
+            raise DatasetError(f"{source}: expected a 1-D object array of lists of integers, found shape {shape}")
+        return _pickles.read_lists(member, remaining, shape[0], path, name, budget)
+    if dtype.kind not in "biuf" or dtype.itemsize > 8:
+        raise DatasetError(f"{source}: holds an array of dtype {dtype.str} ({dtype.itemsize} bytes each); expected numbers of at most 8 bytes")
+    count = math.prod(shape)
+    # The zip's declared size must be exactly what the header's shape needs: then the zip reader,
+    # which never returns more than the declared size, cannot expand a member past it.
     if count * dtype.itemsize != remaining:
         raise DatasetError(
             f"{source}: its header declares shape {shape} of {dtype} ({count * dtype.itemsize} bytes) "
             f"but {remaining} bytes of data follow"
         )
-    data = member.read(remaining)
-    array = np.frombuffer(data, dtype=dtype, count=count)
-    return array.reshape(shape, order="F" if fortran else "C").copy()
+    budget.spend_elements(count, path, shape, member=name)
+    flat = np.empty(count, dtype)
+    filled = _read_into(member, flat)
+    if filled != remaining:
+        raise DatasetError(f"{source}: cut short: {filled} of its {remaining} bytes of data are there")
+    return flat.reshape(shape, order="F" if fortran else "C")
 
 
-def _as_array_of_int_lists(array, shape, source):
-    if not isinstance(array, np.ndarray) or array.dtype != object or array.shape != shape or array.ndim != 1:
-        raise DatasetError(f"{source}: expected a 1-D object array of shape {shape} holding lists of integers")
-    if not all(type(item) is list for item in array):
-        raise DatasetError(f"{source}: expected every element to be a list of integers")
-    flat = np.array(list(itertools.chain.from_iterable(array)))
-    if flat.size and flat.dtype.kind not in "iu":
-        raise DatasetError(f"{source}: expected lists of integers, found values of dtype {flat.dtype}")
-    return array
+def _read_into(f, flat):
+    """Fills the 1-D array ``flat`` from ``f`` a chunk at a time; returns how many bytes came."""
+    view = memoryview(flat.view(np.uint8))
+    filled = 0
+    while filled < len(view):
+        n = f.readinto(view[filled : filled + _CHUNK])
+        if not n:
+            break
+        filled += n
+    return filled
 
 
 # --- IDX ------------------------------------------------------------------------------------------
@@ -119,15 +123,22 @@ def _as_array_of_int_lists(array, shape, source):
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def read_idx(path):
+def read_idx(path, budget=None):
     """An array from an IDX file (the format of the original MNIST files), gzip-compressed or raw.
 
     The header is two zero bytes, a type code, the number of dimensions, then each dimension as a
     big-endian 32-bit integer; the data must be exactly as long as the dimensions say.
 
+    Args:
+        path: the file.
+        budget: the load's :class:`~chainrule.datasets.limits.Budget` (a new one by default). The
+            declared elements count against ``limits.MAX_ELEMENTS`` before any data is read, so a
+            small gzip file cannot expand into a large array.
+
     Raises:
-        DatasetError: naming the file and what in the header or data is wrong.
+        DatasetError: naming the file and what in the header or data is wrong, or the limit.
     """
+    budget = budget if budget is not None else Budget()
     with open(path, "rb") as raw:
         compressed = raw.read(2) == b"\x1f\x8b"
     opener = gzip.open if compressed else open
@@ -146,33 +157,33 @@ def read_idx(path):
                 raise DatasetError(f"{path}: the IDX header is cut short: {ndim} dimensions declared")
             dims = struct.unpack(f">{ndim}I", dims_bytes)
             dtype = np.dtype(_IDX_TYPES[type_code])
-            expected = dtype.itemsize * math.prod(dims)
-            # Read at most one byte more than declared: a lying header cannot make us read (or
-            # allocate) more than the file holds, and extra data is detected.
-            data = _read_at_most(f, expected + 1)
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
+            count = math.prod(dims)
+            expected = dtype.itemsize * count
+            if not compressed:  # a raw file's length is known before reading it
+                _check_idx_length(path, dims, dtype, expected, os.path.getsize(path) - 4 - 4 * ndim)
+            budget.spend_elements(count, path, dims)
+            flat = np.empty(count, dtype)
+            filled = _read_into(f, flat)
+            # One byte more than declared, at most: a header that understates is detected too.
+            extra = f.read(1) if filled == expected else b""
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as error:
         raise DatasetError(f"{path}: unreadable: {error}") from None
-    if len(data) != expected:
+    _check_idx_length(path, dims, dtype, expected, filled + len(extra), more=bool(extra))
+    if not dtype.isnative:
+        flat = flat.byteswap(inplace=True).view(dtype.newbyteorder("="))
+    return flat.reshape(dims)
+
+
+def _check_idx_length(path, dims, dtype, expected, found, more=None):
+    if found != expected:
+        more = found > expected if more is None else more
         raise DatasetError(
             f"{path}: the IDX header declares shape {dims} of {dtype.name} ({expected} bytes), "
-            f"but the file holds {'more' if len(data) > expected else len(data)} bytes of data"
+            f"but the file holds {'more' if more else found} bytes of data"
         )
-    return np.frombuffer(data, dtype=dtype).astype(dtype.newbyteorder("="), copy=True).reshape(dims)
-
-
-def _read_at_most(f, limit):
-    chunks, size = [], 0
-    while size < limit:
-        chunk = f.read(min(1 << 20, limit - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
 
 
 def check(condition, source, message):
     """Raises a DatasetError naming ``source`` unless ``condition``."""
     if not condition:
         raise DatasetError(f"{source}: {message}")
-

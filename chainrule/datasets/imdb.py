@@ -10,10 +10,19 @@ import json
 from chainrule.backend import numpy as np
 from chainrule.datasets._files import KERAS_ORIGIN, DatasetError, Remote, locate
 from chainrule.datasets._formats import check, read_npz
+from chainrule.datasets.limits import check_file_size
 
-# Keras's files and their published hashes (keras/datasets/imdb.py; the word index's is an md5).
+# Keras's imdb.npz and the SHA-256 it publishes (keras/datasets/imdb.py, load_data's file_hash).
 REMOTE = Remote(KERAS_ORIGIN + "imdb.npz", "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f")
-WORD_INDEX_REMOTE = Remote(KERAS_ORIGIN + "imdb_word_index.json", "bfafd718b763782e994055a2d397834f", "md5")
+# Keras's word index. Keras publishes only its MD5 (keras/datasets/imdb.py, get_word_index's
+# file_hash); the SHA-256 and size are those of a copy whose MD5 is that one: shared/data's
+# imdb_word_index.json (shared/data/SOURCES.md). Both hashes are checked.
+WORD_INDEX_REMOTE = Remote(
+    KERAS_ORIGIN + "imdb_word_index.json",
+    sha256="027313fe9a320280f3bf0fac5baf58c4a683cf39a7ed9c3d3d3912bde4284cf6",
+    md5="bfafd718b763782e994055a2d397834f",
+    size=1_641_221,
+)
 
 
 def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113, start_char=1, oov_char=2, index_from=3):
@@ -40,8 +49,10 @@ def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113
         label arrays.
 
     Raises:
-        DatasetError: a file whose arrays are malformed, or whose pickle names anything but NumPy's
-            array globals (nothing in the file is executed).
+        DatasetError: a file whose arrays are malformed, whose pickle is anything but a NumPy array
+            of lists of integers (it is checked before it is unpickled, and nothing in it is
+            executed), or that would hold more than ``chainrule.datasets.limits.MAX_TOKENS`` word
+            indices (counted per reference) or ``MAX_ELEMENTS`` labels.
         ValueError: a ``maxlen`` that leaves no review.
     """
     source = locate(path, REMOTE)
@@ -80,15 +91,22 @@ def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113
 def get_word_index(path="imdb_word_index.json"):
     """The dictionary from word to index (1 for the most frequent) used by :func:`load_data`.
 
+    Args:
+        path: the file name in the data folder or cache, or an explicit path to the JSON file.
+
     Raises:
-        DatasetError: a file that is not a JSON object of words to positive integers.
+        DatasetError: a file that is not a JSON object of words to positive integers, or that is
+            larger than ``chainrule.datasets.limits.MAX_JSON_BYTES`` (checked before reading it).
     """
     source = locate(path, WORD_INDEX_REMOTE)
+    check_file_size(source, "MAX_JSON_BYTES")
     try:
         with open(source, encoding="utf-8") as f:
             index = json.load(f)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise DatasetError(f"{source}: not a JSON word index: {error}") from None
+    except RecursionError:
+        raise DatasetError(f"{source}: not a JSON word index: nested too deeply") from None
     check(
         isinstance(index, dict) and all(type(v) is int and v > 0 for v in index.values()),
         source,
@@ -134,8 +152,17 @@ class _Sequences:
             self.flat = self.flat[inside]
 
     def to_keras(self):
-        pieces = np.split(self.flat, np.cumsum(self.lengths)[:-1]) if len(self.lengths) else []
         x = np.empty(len(self.lengths), dtype=object)  # filled one by one: equal lengths must not make it 2-D
-        for i, piece in enumerate(pieces):
-            x[i] = piece.tolist()
+        ends = np.cumsum(self.lengths)
+        # A block of reviews at a time: one tolist() per block, sliced, instead of one NumPy call
+        # per review (slow for many short reviews) or one list of every token (memory).
+        for first in range(0, len(x), 4096):
+            last = min(first + 4096, len(x))
+            start = int(ends[first] - self.lengths[first])
+            tokens = self.flat[start : int(ends[last - 1])].tolist()
+            bounds = (ends[first:last] - start).tolist()
+            begin = 0
+            for i, end in enumerate(bounds, first):
+                x[i] = tokens[begin:end]
+                begin = end
         return x, self.labels

@@ -18,7 +18,8 @@ def load_data(path="mnist.npz"):
         (10000, 28, 28) and (10000,).
 
     Raises:
-        DatasetError: a file whose keys, shapes, dtypes or labels are wrong.
+        DatasetError: a file whose keys, shapes, dtypes or labels are wrong, or that would hold more
+            than ``chainrule.datasets.limits.MAX_ELEMENTS`` elements (checked before reading them).
     """
     source = locate(path, REMOTE)
     arrays = read_npz(source)

@@ -30,6 +30,8 @@ class Sequential(Layer):
         super().__init__(name=name, trainable=trainable)
         self.built_input_shape = None
         self.output_shape = None
+        self._names = set()  # the layers' names, so add checks a name in O(1)
+        self._shapes = []  # once built: the output shape after each layer, so add and pop are O(1)
         self._output_shapes = {}  # input shapes already checked through every layer -> output
         self.compiled = None
         self.history = None
@@ -46,6 +48,9 @@ class Sequential(Layer):
     def add(self, layer):
         """Appends ``layer``; builds the model when its input shape is known.
 
+        Once the model is built, only the new layer's output shape is worked out (the model
+        keeps the running shape), so building a model of n layers by ``add`` takes O(n).
+
         Raises:
             TypeError: if ``layer`` is not a Layer.
             ValueError: for a repeated layer name, an Input that is not first, or a layer that
@@ -58,21 +63,30 @@ class Sequential(Layer):
             return
         if not isinstance(layer, Layer):
             raise TypeError(f'Sequential "{self.name}": expected a Layer, received {layer!r}')
-        if any(existing.name == layer.name for existing in self._sublayers):
+        if layer.name in self._names:
             raise ValueError(f'Sequential "{self.name}": a layer named "{layer.name}" is already '
                              f"in the model; layer names must be unique")
-        if not self._sublayers:
-            self.dtype = layer.dtype  # data is cast to the first layer's dtype
-            if self._declared_input_shape is None:
-                self._declared_input_shape = layer._declared_input_shape
+        first = not self._sublayers
+        declared = self._declared_input_shape
+        if first and declared is None:
+            declared = layer._declared_input_shape
         if self.built:
-            layer.output_shape_for(self.output_shape)  # refuses a misfit before adding
+            shape = layer.output_shape_for(self.output_shape)  # refuses a misfit before adding
         self._sublayers.append(layer)
+        if self.built:
+            self._shapes.append(shape)
+            self.output_shape = shape
+        elif first and declared is not None:
+            try:
+                self.build(declared)
+            except BaseException:
+                self._sublayers.pop()
+                raise
+        if first:
+            self.dtype = layer.dtype  # data is cast to the first layer's dtype
+            self._declared_input_shape = declared
+        self._names.add(layer.name)
         self._output_shapes.clear()
-        if not self.built and self._declared_input_shape is not None:
-            self.build(self._declared_input_shape)
-        elif self.built:
-            self.output_shape = self._output_shape(self.built_input_shape)
 
     def pop(self):
         """Removes the last layer.
@@ -82,10 +96,12 @@ class Sequential(Layer):
         """
         if not self._sublayers:
             raise ValueError(f'Sequential "{self.name}" has no layers to pop')
-        self._sublayers.pop()
+        layer = self._sublayers.pop()
+        self._names.discard(layer.name)
         self._output_shapes.clear()
         if self.built:
-            self.output_shape = self._output_shape(self.built_input_shape)
+            self._shapes.pop()
+            self.output_shape = self._shapes[-1] if self._shapes else self.built_input_shape
 
     def build(self, input_shape=None):
         """Builds every layer for inputs of ``input_shape`` (batch axis first, may be None)."""
@@ -96,7 +112,11 @@ class Sequential(Layer):
                              f"input_shape to the first layer, start with Input(shape=...), or "
                              f"call build((None, ...))")
         input_shape = (None,) + shape_tuple(input_shape, f"{self.name}: input shape")[1:]
-        self.output_shape = self._output_shape(input_shape)
+        shapes = []
+        for layer in self._sublayers:
+            shapes.append(layer.output_shape_for(shapes[-1] if shapes else input_shape))
+        self._shapes = shapes
+        self.output_shape = shapes[-1] if shapes else input_shape
         self.built_input_shape = input_shape
         self.input_shape = input_shape
         self.built = True
@@ -114,7 +134,11 @@ class Sequential(Layer):
             return known
         input_shape = shape_tuple(input_shape, f"{self.name}: input shape")
         if self._declared_input_shape is not None:
-            self._check_declared(input_shape)
+            first = self._sublayers[0] if self._sublayers else None
+            who = None  # the model's own Input, unless its first layer declared the shape
+            if first is not None and first._declared_input_shape is not None:
+                who = f"{self.describe()}: its first layer, {first.describe()},"
+            self._check_declared(input_shape, who)
         if not self.built:
             self.build(input_shape)
         output_shape = self._output_shape(input_shape)

@@ -40,13 +40,14 @@ class ModelCheckpoint(Callback):
                                  f"they hold {sorted(logs)}")
             if not (value < self.best if self.mode == "min" else value > self.best):
                 return
-            self.best = value
         try:
             path = self.filepath.format(epoch=epoch + 1, **logs)
-        except (KeyError, IndexError, ValueError) as error:
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError) as error:
             raise ValueError(f"ModelCheckpoint: cannot fill in the file path {self.filepath!r} from the "
-                             f"epoch and the logs {sorted(logs)}: {error}") from None
+                             f"epoch and the logs {sorted(logs)}: {type(error).__name__}: {error}") from None
         (save_weights if self.save_weights_only else save_model)(self.model, path)
+        if self.save_best_only:
+            self.best = value  # only once saved: a failed save leaves the best to beat as it was
         if self.verbose > 0:
             print(f"Epoch {epoch + 1}: saved {path}")
 
@@ -71,16 +72,16 @@ class BackupAndRestore(Callback):
 
     def on_train_begin(self, logs=None):
         if os.path.exists(self.path):
-            header = restore_training_state(self.model, self.path)
-            epoch = header.get("epoch")
-            if not isinstance(epoch, int) or epoch < 0:
-                raise ValueError(f"BackupAndRestore: {self.path} records no valid epoch")
-            self.model.resume_epoch = epoch + 1
+            header = restore_training_state(self.model, self.path, require_epoch=True)
+            self.model.resume_epoch = header["epoch"] + 1
 
     def on_epoch_end(self, epoch, logs=None):
         os.makedirs(self.backup_dir, exist_ok=True)
         save_model(self.model, self.path, extra={"epoch": epoch})
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint and os.path.exists(self.path):
-            os.remove(self.path)
+        if self.delete_checkpoint:
+            try:
+                os.remove(self.path)
+            except FileNotFoundError:  # never written (no epoch ended), or removed meanwhile
+                pass

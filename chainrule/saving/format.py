@@ -10,20 +10,24 @@ Layout (all integers little-endian):
                     layout: offsets relative to the start of data, contiguous, no overlap)
     digest          32 bytes  SHA-256 of everything before it
 
-Reading checks the digest, then every field of the header against the file before allocating
-anything, and builds arrays only from the allowed dtypes. Nothing is unpickled, evaluated or
-imported. Writing goes to a temporary file in the target's folder, flushed to disk, then
-``os.replace``d over the target, so an interrupted save leaves the previous file whole.
+Reading takes the size from the opened file (a save that replaces the path meanwhile is not
+seen), checks the digest, then the type and value of every field of the header against the file
+before allocating anything, and builds arrays only from the allowed dtypes. Nothing is unpickled,
+evaluated or imported. Writing goes through :func:`chainrule.utils.files.atomic_write`: a
+temporary file in the target's folder, flushed to disk, then ``os.replace``d over the target, so
+an interrupted save leaves the previous file whole, and a save killed by SIGKILL leaves a
+temporary file that the next save to that path removes.
 """
 
 import hashlib
 import json
 import math
 import os
+import stat
 import struct
-import tempfile
 
 from chainrule.backend import numpy as np
+from chainrule.utils.files import atomic_write
 
 MAGIC = b"CHAINRUL"
 VERSION = 1
@@ -37,8 +41,48 @@ class SavingError(ValueError):
     """A model file that cannot be written or read, with what is wrong and where."""
 
 
+# --- writing ------------------------------------------------------------------------------
+
+
+def _plain(value):
+    """A NumPy scalar (a learning rate given as ``np.float32(1e-3)``) as the Python number it
+    holds; anything else is no JSON value."""
+    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+def _first_unplain(value, where):
+    """``(where, value)`` of the first value inside ``value`` that JSON cannot hold as written."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, (str, int, float, bool, type(None))):  # the keys json.dumps turns into text
+                return f"a key in {where}", key
+            found = _first_unplain(item, f"{where}[{key!r}]")
+            if found:
+                return found
+        return None
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found = _first_unplain(item, f"{where}[{i}]")
+            if found:
+                return found
+        return None
+    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, str)) or (isinstance(value, float) and math.isfinite(value)):
+        return None
+    return where, value
+
+
 def write_file(path, header, arrays):
-    """Writes ``header`` (a JSON-able dict) and ``arrays`` (name -> array) to ``path`` atomically."""
+    """Writes ``header`` (a JSON-able dict) and ``arrays`` (name -> array) to ``path`` atomically.
+
+    Raises:
+        SavingError: for an array of a dtype the format does not hold, or a header value that is
+            not plain JSON (a NaN, an object), before anything is written.
+        OSError: when the folder cannot be written; ``path`` is then unchanged.
+    """
     path = os.fspath(path)
     tensors, chunks, offset = {}, [], 0
     for name, array in arrays.items():
@@ -53,23 +97,27 @@ def write_file(path, header, arrays):
         tensors[name] = {"dtype": code, "shape": list(array.shape), "offsets": [offset, offset + len(data)]}
         chunks.append(data)
         offset += len(data)
-    text = json.dumps({**header, "tensors": tensors}, separators=(",", ":"), allow_nan=False).encode("utf-8")
-    folder = os.path.dirname(os.path.abspath(path))
-    descriptor, temporary = tempfile.mkstemp(prefix=".chainrule-", suffix=".tmp", dir=folder)
+    header = {**header, "tensors": tensors}
     try:
-        digest = hashlib.sha256()
-        with os.fdopen(descriptor, "wb") as file:
-            for part in [_PREFIX.pack(MAGIC, VERSION, len(text)), text, *chunks]:
-                digest.update(part)
-                file.write(part)
-            file.write(digest.digest())
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+        text = json.dumps(header, separators=(",", ":"), allow_nan=False, default=_plain)
+    except (TypeError, ValueError, RecursionError) as error:
+        try:
+            found = _first_unplain(header, "header")
+        except RecursionError:  # a configuration that contains itself
+            found = None
+        what = f"{found[0]} is {found[1]!r:.100}; " if found else ""
+        raise SavingError(f"{path}: {what}the header holds only plain values (finite numbers, strings, "
+                          f"booleans, None, lists, dicts) ({error})") from None
+    text = text.encode("utf-8")
+    digest = hashlib.sha256()
+    with atomic_write(path) as file:
+        for part in [_PREFIX.pack(MAGIC, VERSION, len(text)), text, *chunks]:
+            digest.update(part)
+            file.write(part)
+        file.write(digest.digest())
+
+
+# --- reading ------------------------------------------------------------------------------
 
 
 def _fail(path, message):
@@ -85,6 +133,34 @@ def _unique_keys(pairs):
     return result
 
 
+def _finite(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise SavingError(f"the header holds {text}, not a finite number")
+    return value
+
+
+def _non_finite(text):
+    raise SavingError(f"the header holds {text}, not a finite number")
+
+
+def _open(path):
+    """The file at ``path``, opened for reading, and its size, both from one open: a save that
+    replaces the path meanwhile does not mix two files. Never blocks (on a FIFO, say)."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        status = os.fstat(descriptor)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    if not stat.S_ISREG(status.st_mode):
+        os.close(descriptor)
+        kind = ("a folder" if stat.S_ISDIR(status.st_mode) else "a pipe" if stat.S_ISFIFO(status.st_mode)
+                else "a device or socket")
+        _fail(path, f"not a regular file ({kind}); expected a chainrule model file")
+    return os.fdopen(descriptor, "rb"), status.st_size
+
+
 def read_file(path):
     """Reads and checks a file written by :func:`write_file`.
 
@@ -96,8 +172,8 @@ def read_file(path):
     """
     path = os.fspath(path)
     try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as file:
+        file, size = _open(path)
+        with file:
             if size < _PREFIX.size + _DIGEST:
                 _fail(path, f"{size} bytes is too short for a chainrule file (at least "
                             f"{_PREFIX.size + _DIGEST})")
@@ -113,10 +189,11 @@ def read_file(path):
     except OSError as error:
         raise SavingError(f"{path}: cannot read the file ({error.strerror or error})") from None
     content, digest = body[:-_DIGEST], body[-_DIGEST:]
-    if hashlib.sha256(prefix + content).digest() != digest:
+    if len(body) != size - _PREFIX.size or hashlib.sha256(prefix + content).digest() != digest:
         _fail(path, "the checksum does not match: the file is truncated or corrupted")
     try:
-        header = json.loads(content[:header_length].decode("utf-8"), object_pairs_hook=_unique_keys)
+        header = json.loads(content[:header_length].decode("utf-8"), object_pairs_hook=_unique_keys,
+                            parse_float=_finite, parse_constant=_non_finite)
     except SavingError as error:
         _fail(path, str(error))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
@@ -135,7 +212,7 @@ def _arrays(path, table, data):
         if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "offsets"}:
             _fail(path, f"{where}: expected the fields dtype, shape and offsets, found {entry!r}")
         dtype, shape, offsets = entry["dtype"], entry["shape"], entry["offsets"]
-        if dtype not in DTYPES:
+        if not isinstance(dtype, str) or dtype not in DTYPES:
             _fail(path, f"{where}: dtype {dtype!r} is not one of {sorted(DTYPES)}")
         if not isinstance(shape, list) or not all(type(d) is int and 0 <= d < 2**40 for d in shape):
             _fail(path, f"{where}: shape must be a list of non-negative ints, found {shape!r}")

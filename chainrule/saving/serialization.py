@@ -9,7 +9,7 @@ refuses becomes a SavingError naming the layer. The model is assembled completel
 checked before anything is returned.
 """
 
-from chainrule import backend, initializers, layers, losses, metrics, optimizers
+from chainrule import autograd, backend, initializers, layers, losses, metrics, optimizers
 from chainrule.models.sequential import Sequential
 from chainrule.optimizers import schedules
 from chainrule.saving.format import SavingError, read_file, write_file
@@ -182,7 +182,55 @@ def _construct(cls, config, where):
     except SavingError:
         raise
     except Exception as error:  # the constructor's own checks: bad values, unknown arguments
-        raise SavingError(f"{where}: {cls.__name__} refused its configuration: {error}") from None
+        raise SavingError(f"{where}: {cls.__name__} refused its configuration: {_describe(error)}") from None
+
+
+def _describe(error):
+    """An exception as an error message quotes it: a constructor's ValueError or TypeError by its
+    text, anything else (a KeyError in a user's layer) with its type, which its text may not say."""
+    text = str(error)[:300]
+    return text if isinstance(error, (ValueError, TypeError)) else f"{type(error).__name__}: {text}"
+
+
+def _read_shape(value, where):
+    """A model's input shape from the file: None, or a list of None (an unknown size) and
+    positive ints. An axis of size 0 is refused: every sample would be empty, and a layer's
+    weights on an empty axis have no values, so the weight budget would not bound the outputs
+    that layer's configuration sizes (a Dense layer's units)."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(
+            d is None or (type(d) is int and 0 < d < 2**63) for d in value):
+        empty = "; an axis of size 0 would make every sample empty" if isinstance(value, list) and 0 in value else ""
+        raise SavingError(f"{where}: expected None or a list of None and positive ints (the batch axis "
+                          f"first), found {value!r:.200}{empty}")
+    return value
+
+
+def _read_random_state(state, where):
+    """``state`` if chainrule's generator can take it: the form of its own state (the same keys,
+    a non-negative int wherever it has one), accepted by a scratch generator of the same kind;
+    else a SavingError. Nothing is set here."""
+    current = backend.get_rng_state()
+
+    def same_form(value, reference):
+        if isinstance(reference, dict):
+            return (isinstance(value, dict) and value.keys() == reference.keys()
+                    and all(same_form(value[key], reference[key]) for key in reference))
+        if isinstance(reference, str):
+            return value == reference
+        return type(value) is int and 0 <= value < 2**128
+
+    problem = None if same_form(state, current) else "it does not have the generator's form"
+    if problem is None:
+        try:
+            type(backend.rng().bit_generator)().state = state
+        except (ValueError, TypeError, OverflowError) as error:
+            problem = str(error)
+    if problem:
+        raise SavingError(f"{where}: the random state {state!r:.200} is not a state of chainrule's "
+                          f"{current.get('bit_generator')} generator ({problem})")
+    return state
 
 
 def _read_initializers(config, where, custom_objects):
@@ -209,29 +257,44 @@ def _read_layer(item, where, custom_objects):
 
 def model_from_config(item, where, custom_objects):
     """A Sequential model from ``{"class_name": "Sequential", "config": ...}``, every layer class
-    resolved through the registries."""
+    resolved through the registries. Each layer is added as it is read, so the work is linear
+    in the number of layers; an error names the layer that does not fit."""
     if not isinstance(item, dict) or item.get("class_name") != "Sequential" or not isinstance(item.get("config"), dict):
         raise SavingError(f"{where}: expected a Sequential model description")
     config = item["config"]
     entries = config.get("layers")
     if not isinstance(entries, list):
         raise SavingError(f"{where}: the model's 'layers' must be a list")
+    name, trainable = config.get("name"), config.get("trainable", True)
+    if name is not None and not isinstance(name, str):
+        raise SavingError(f"{where}: the model's name must be a string, found {name!r:.200}")
+    if not isinstance(trainable, bool):
+        raise SavingError(f"{where}: the model's 'trainable' must be true or false, found {trainable!r:.200}")
+    declared = _read_shape(config.get("batch_input_shape"), f"{where}: the model's batch_input_shape")
+    built = _read_shape(config.get("built_input_shape"), f"{where}: the model's built_input_shape")
     try:
-        model = Sequential(name=config.get("name"))
-        declared = config.get("batch_input_shape")
+        model = Sequential(name=name)
         if declared is not None:
             model.add(layers.InputLayer(batch_shape=declared))
-        for i, entry in enumerate(entries):
-            model.add(_read_layer(entry, f"{where}, layer {i}", custom_objects))
-        built = config.get("built_input_shape")
-        if built is not None and not model.built:
-            model.build(built)
-        model.trainable = bool(config.get("trainable", True))
+    except ValueError as error:
+        raise SavingError(f"{where}: {error}") from None
+    for i, entry in enumerate(entries):
+        layer = _read_layer(entry, f"{where}, layer {i}", custom_objects)
+        _fit(model.add, layer, f"{where}, layer {i} ({type(layer).__name__})")
+    if built is not None and not model.built:
+        _fit(model.build, built, f"{where}: the model's built_input_shape {built}")
+    model.trainable = trainable
+    return model
+
+
+def _fit(function, argument, where):
+    """``function(argument)`` (adding or building layers), any refusal a SavingError naming where."""
+    try:
+        function(argument)
     except SavingError:
         raise
-    except (ValueError, TypeError) as error:
-        raise SavingError(f"{where}: the layers do not fit together: {error}") from None
-    return model
+    except Exception as error:  # a layer's own checks, or a user layer's build failing
+        raise SavingError(f"{where}: does not fit the model: {_describe(error)}") from None
 
 
 def _assign(variables, arrays, prefix, where):
@@ -250,14 +313,20 @@ def _assign(variables, arrays, prefix, where):
                               f"{variable.shape}, the file's ({name[len(prefix):]}) {array.shape}")
     for (_, array), variable in zip(found, variables):
         variable.data[...] = array
+    autograd.mark_changed(*(variable.data for variable in variables))  # for backward's check
 
 
 def _read_compile(config, model, arrays, header, where, custom_objects):
     if not isinstance(config, dict):
         raise SavingError(f"{where}: the compile settings must be an object")
-    optimizer_item = config.get("optimizer") or {}
+    optimizer_item = config.get("optimizer")
+    if not isinstance(optimizer_item, dict) or not isinstance(optimizer_item.get("config", {}), dict):
+        raise SavingError(f"{where}: expected the optimizer as {{class_name, config}}, found {optimizer_item!r:.200}")
     cls = _lookup(optimizer_item.get("class_name"), _OPTIMIZERS, "optimizer", where, custom_objects)
-    options = dict(optimizer_item.get("config") or {})
+    options = dict(optimizer_item.get("config", {}))
+    for key in ("metrics", "weighted_metrics"):
+        if not isinstance(config.get(key, []), (list, type(None))):
+            raise SavingError(f"{where}: the compile settings' {key} must be a list, found {config[key]!r:.200}")
     rate = options.get("learning_rate")
     if isinstance(rate, dict):
         schedule = _lookup(rate.get("class_name"), _SCHEDULES, "schedule", where, custom_objects)
@@ -290,8 +359,10 @@ def _read_compile(config, model, arrays, header, where, custom_objects):
     names = header.get("optimizer_variables")
     if names is not None:
         variables = {v.path: v for v in model.trainable_weights}
-        if not isinstance(names, list) or any(n not in variables for n in names):
-            raise SavingError(f"{where}: the optimizer's variables {names!r} are not the model's")
+        if (not isinstance(names, list) or not all(isinstance(n, str) and n in variables for n in names)
+                or len(set(names)) != len(names)):
+            raise SavingError(f"{where}: the optimizer's variables {names!r:.200} are not the model's "
+                              f"trainable weights, each once")
         optimizer.build([variables[n] for n in names])
         for slot, values in optimizer._slots.items():
             for variable, value in zip(optimizer._variables, values):
@@ -301,7 +372,7 @@ def _read_compile(config, model, arrays, header, where, custom_objects):
                                       f"has the wrong shape")
                 value[...] = stored
         iterations = arrays.get("optimizer/iterations")
-        if iterations is None or iterations.shape != () or int(iterations) < 0:
+        if iterations is None or iterations.shape != () or iterations.dtype.kind != "i" or int(iterations) < 0:
             raise SavingError(f"{where}: the optimizer's step count is missing or invalid")
         optimizer.iterations = int(iterations)
     return compiled
@@ -335,8 +406,10 @@ def _load(header, arrays, where, custom_objects, compile, restore_random_state):
     error is a SavingError."""
     previous = backend.get_rng_state()
     try:
-        model = _build(header, arrays, where, custom_objects, compile)
         state = header.get("random_state")
+        if state is not None:
+            _read_random_state(state, where)
+        model = _build(header, arrays, where, custom_objects, compile)
         if restore_random_state and state is not None:
             backend.set_rng_state(state)
         return model
@@ -344,10 +417,9 @@ def _load(header, arrays, where, custom_objects, compile, restore_random_state):
         backend.set_rng_state(previous)
         if isinstance(error, SavingError) or not isinstance(error, Exception):
             raise
-        # NOTE: the header passed the format's checks, so this is a description whose values have
-        # the wrong types or relations; it is reported as such, never as a bare KeyError.
-        raise SavingError(f"{where}: the model description is malformed "
-                          f"({type(error).__name__}: {str(error)[:200]})") from None
+        # NOTE: every value is checked where it is read, so this is a second line only: a check
+        # missed is still reported as a malformed file, never as a bare KeyError.
+        raise SavingError(f"{where}: the model description is malformed ({_describe(error)})") from None
 
 
 def _build(header, arrays, where, custom_objects, compile):
@@ -375,17 +447,29 @@ def load_weights(model, filepath):
     _assign(model.weights, arrays, "weights/", where)
 
 
-def restore_training_state(model, filepath):
+def restore_training_state(model, filepath, require_epoch=False):
     """Puts a saved model's weights, optimizer state and random state back into ``model`` itself
     (which must have the same architecture and be compiled), for resuming an interrupted fit.
+    Everything in the file is checked before anything in ``model`` changes.
+
+    Args:
+        require_epoch: refuse a file that records no epoch (BackupAndRestore's files all do).
 
     Returns:
-        The header, whose ``epoch`` (if any) says which epoch the file was written after.
+        The header, whose ``epoch`` (if any, a non-negative int) says which epoch the file was
+        written after.
+
+    Raises:
+        SavingError: for a file that is not a valid model file of this architecture.
     """
     where = f"restore {filepath}"
     header, arrays = read_file(filepath)
     if header.get("kind") != "model":
         raise SavingError(f"{where}: the file holds {header.get('kind')!r}, not a model")
+    epoch = header.get("epoch")
+    if (require_epoch or "epoch" in header) and (type(epoch) is not int or epoch < 0):
+        raise SavingError(f"{where}: expected the epoch the file was written after, a non-negative "
+                          f"int, found {epoch!r:.200}")
     if header.get("compile") is None or model.compiled is None:
         raise SavingError(f"{where}: resuming needs a compiled model and a file with compile settings")
     previous = backend.get_rng_state()
@@ -397,6 +481,7 @@ def restore_training_state(model, filepath):
     # everything checked: now copy into the running model and its optimizer
     for target, source in zip(model.weights, saved.weights):
         target.data[...] = source.data
+    autograd.mark_changed(*(target.data for target in model.weights))
     optimizer, restored = model.compiled.optimizer, compiled.optimizer
     if restored._variables is not None:
         # the file's model and this one have the same weights in the same order

@@ -1,17 +1,25 @@
 """Downloads, the cache and the mirror, against an HTTP server on 127.0.0.1 started by the test."""
 
+import gzip
 import hashlib
+import http.client
 import http.server
 import io
 import os
+import re
+import shutil
 import socket
 import struct
+import subprocess
+import sys
 import threading
+import urllib.error
+import urllib.request
 
 import numpy as np
 import pytest
 
-from chainrule.datasets import DownloadError, _files, mnist
+from chainrule.datasets import DownloadError, _files, fashion_mnist, imdb, mnist
 from chainrule.datasets._files import Remote, locate
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
@@ -20,10 +28,23 @@ SHA = hashlib.sha256(PAYLOAD).hexdigest()
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     """/good serves PAYLOAD; /other different bytes; /truncated promises more than it sends;
-    /drop resets the connection part-way; /file/<name> serves a registered body."""
+    /drop resets the connection part-way; /file/<name> serves a registered body; /endless sends
+    PAYLOAD eight times with no Content-Length; a registered redirect answers 302."""
 
     def do_GET(self):
         self.server.requests.append(self.path)
+        if self.path in self.server.redirects:
+            self.send_response(302)
+            self.send_header("Location", self.server.redirects[self.path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        if self.path == "/endless":
+            self.send_response(200)
+            self.end_headers()
+            for _ in range(8):
+                self.wfile.write(PAYLOAD)
+            return None
         if self.path.startswith("/file/"):
             body = self.server.files[self.path[len("/file/"):]]
             return self._send(body, len(body))
@@ -53,11 +74,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up on purpose
+            super().handle_error(request, client_address)
+
+
 @pytest.fixture
 def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.requests, httpd.files = [], {}
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    httpd = _Server(("127.0.0.1", 0), _Handler)
+    httpd.requests, httpd.files, httpd.redirects = [], {}, {}
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     yield httpd
@@ -157,3 +184,145 @@ def test_mnist_load_data_downloads_through_the_pinned_hash(server, monkeypatch):
     np.testing.assert_array_equal(x_train, arrays["x_train"])
     np.testing.assert_array_equal(y_test, [9, 0])
     assert os.path.isfile(_cache("mnist.npz"))
+
+
+# --- redirects ------------------------------------------------------------------------------------
+
+
+def test_the_redirect_handler_refuses_to_leave_https():
+    handler = _files.HTTPSOnlyRedirectHandler()
+    request = urllib.request.Request("https://origin.example/imdb.npz")
+    for target in ("http://origin.example/imdb.npz", "ftp://origin.example/imdb.npz", "file:///etc/passwd"):
+        with pytest.raises(_files.InsecureRedirect, match=f"from https://origin.example/imdb.npz to {re.escape(target)}"):
+            handler.redirect_request(request, None, 302, "Found", {}, target)
+    moved = handler.redirect_request(request, None, 301, "Moved", {}, "https://mirror.example/imdb.npz")
+    assert moved.full_url == "https://mirror.example/imdb.npz"
+    # A plain-HTTP origin (a local mirror, these tests) may move to HTTP or HTTPS, nothing else.
+    local = urllib.request.Request("http://127.0.0.1/a")
+    assert handler.redirect_request(local, None, 302, "Found", {}, "https://127.0.0.1/b").full_url == "https://127.0.0.1/b"
+    with pytest.raises(_files.InsecureRedirect):
+        handler.redirect_request(local, None, 302, "Found", {}, "ftp://127.0.0.1/b")
+
+
+class _PlainHTTPS(urllib.request.HTTPHandler):
+    """Opens https:// URLs over plain HTTP, so a server on 127.0.0.1 can stand in for an HTTPS origin."""
+
+    def https_open(self, request):
+        return self.do_open(http.client.HTTPConnection, request)
+
+
+@pytest.fixture
+def https_server(server, monkeypatch):
+    """``server``, also reachable as ``server.https_url``: https:// URLs carried over plain HTTP."""
+    monkeypatch.setattr(urllib.request, "HTTPSHandler", _PlainHTTPS)
+    for variable in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(variable, raising=False)
+    server.https_url = server.url.replace("http://", "https://")
+    return server
+
+
+def test_a_download_redirected_from_https_to_http_is_refused(https_server):
+    https_server.redirects["/moved"] = https_server.url + "/good"
+    with pytest.raises(DownloadError, match=r"refused to follow .* from https://127\.0\.0\.1:\d+/moved to http://127\.0\.0\.1:\d+/good"):
+        locate("data.bin", Remote(https_server.https_url + "/moved", SHA))
+    assert https_server.requests == ["/moved"]  # the plain-HTTP copy was never asked for
+    assert _leftovers() == []
+
+
+def test_a_download_redirected_within_https_is_followed(https_server):
+    https_server.redirects["/moved"] = https_server.https_url + "/good"
+    path = locate("data.bin", Remote(https_server.https_url + "/moved", SHA))
+    assert open(path, "rb").read() == PAYLOAD and https_server.requests == ["/moved", "/good"]
+
+
+# --- hashes and sizes ------------------------------------------------------------------------------
+
+
+def test_a_download_must_match_every_published_hash(server):
+    md5 = hashlib.md5(PAYLOAD).hexdigest()
+    assert open(locate("data.bin", Remote(server.url + "/good", SHA, md5=md5)), "rb").read() == PAYLOAD
+    with pytest.raises(DownloadError, match=f"does not match its published md5: expected {'0' * 32}, received {md5}"):
+        locate("other.bin", Remote(server.url + "/good", SHA, md5="0" * 32))
+    assert _leftovers() == ["data.bin"]
+
+
+def test_a_cached_file_is_checked_against_every_published_hash(server):
+    os.makedirs(_files.cache_dir())
+    with open(_cache("data.bin"), "wb") as f:
+        f.write(PAYLOAD)
+    server.files["fresh"] = PAYLOAD
+    remote = Remote(server.url + "/file/fresh", SHA, md5="f" * 32)  # the md5 pin disagrees
+    with pytest.raises(DownloadError, match="published md5"):
+        locate("data.bin", remote)
+    assert server.requests == ["/file/fresh"]  # the cached copy was not trusted on its sha256 alone
+
+
+@pytest.mark.parametrize(
+    "sha256, md5, message",
+    [
+        ("bfafd718b763782e994055a2d397834f", None, "sha256 must be 64 hexadecimal digits"),
+        (SHA.upper(), None, "sha256 must be 64 hexadecimal digits"),
+        (SHA, "abc", "md5 must be 32 hexadecimal digits"),
+    ],
+)
+def test_a_remote_is_pinned_by_sha256(sha256, md5, message):
+    with pytest.raises(ValueError, match=message):
+        Remote("https://example.invalid/f", sha256, md5=md5)
+
+
+def test_a_download_longer_than_its_published_size_is_refused(server):
+    with pytest.raises(DownloadError, match=r"announces 1,048,576 bytes; its published size is 1,000"):
+        locate("data.bin", Remote(server.url + "/good", SHA, size=1000))
+    with pytest.raises(DownloadError, match=r"sent more than the 1,000 bytes published"):
+        locate("data.bin", Remote(server.url + "/endless", SHA, size=1000))
+    assert _leftovers() == []
+
+
+def test_a_download_of_unpublished_size_is_bounded(server, monkeypatch):
+    monkeypatch.setattr(_files, "MAX_UNSIZED_DOWNLOAD", 2 * len(PAYLOAD))
+    with pytest.raises(DownloadError, match=r"sent more than 2,097,152 bytes"):
+        locate("data.bin", Remote(server.url + "/endless", SHA))
+    assert _leftovers() == []
+
+
+# --- the pins --------------------------------------------------------------------------------------
+
+# The MD5s zalandoresearch/fashion-mnist publishes in its README, file by file.
+FASHION_MD5 = {
+    "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+    "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+    "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+}
+
+
+def test_every_pinned_file_has_a_sha256_and_keeps_the_published_md5():
+    remotes = [mnist.REMOTE, imdb.REMOTE, imdb.WORD_INDEX_REMOTE, *fashion_mnist.REMOTES.values()]
+    assert len(remotes) == 7
+    for remote in remotes:
+        assert re.fullmatch("[0-9a-f]{64}", remote.sha256) and remote.url.startswith("https://"), remote
+    assert imdb.WORD_INDEX_REMOTE.md5 == "bfafd718b763782e994055a2d397834f"  # Keras's file_hash
+    assert {name: remote.md5 for name, remote in fashion_mnist.REMOTES.items()} == FASHION_MD5
+
+
+def test_the_shared_word_index_matches_both_of_its_pins(shared_data):
+    data = (shared_data / "imdb_word_index.json").read_bytes()
+    remote = imdb.WORD_INDEX_REMOTE
+    assert hashlib.sha256(data).hexdigest() == remote.sha256 and hashlib.md5(data).hexdigest() == remote.md5
+    assert len(data) == remote.size
+
+
+@pytest.mark.skipif(shutil.which("gzip") is None, reason="needs GNU gzip")
+def test_the_fashion_pins_are_debians_pixels_gzipped_as_zalando_did(fashion_data):
+    # Debian recompressed the four files, but their content is the original. GNU gzip -6 with the
+    # original header (FNAME, the 2017 mtime, OS 3) gives back Zalando's bytes: the published MD5,
+    # and so the SHA-256 pinned beside it.
+    mtimes = {"train": 1504176606, "t10k": 1504176627}
+    for name, remote in fashion_mnist.REMOTES.items():
+        content = gzip.decompress((fashion_data / name).read_bytes())
+        deflated = subprocess.run(["gzip", "-n", "-6", "-c"], input=content, capture_output=True, check=True).stdout
+        original_name = name[: -len(".gz")].encode()
+        header = b"\x1f\x8b\x08\x08" + struct.pack("<I", mtimes[name.split("-")[0]]) + b"\x00\x03" + original_name + b"\x00"
+        rebuilt = header + deflated[10:]
+        assert hashlib.md5(rebuilt).hexdigest() == FASHION_MD5[name], name
+        assert hashlib.sha256(rebuilt).hexdigest() == remote.sha256 and len(rebuilt) == remote.size, name

@@ -63,7 +63,7 @@ def test_imdb_lists_of_non_integers_are_refused(tmp_path):
         "x_train.npy": _npy(bad), "y_train.npy": _npy(np.array([1, 0])),
         "x_test.npy": _npy(bad), "y_test.npy": _npy(np.array([0, 1])),
     })
-    with pytest.raises(DatasetError, match="expected lists of integers, found values of dtype float64"):
+    with pytest.raises(DatasetError, match="expected lists of integers, found a float"):
         imdb.load_data(path=path)
 
 
@@ -126,7 +126,7 @@ def _idx(type_code, dims, data):
         (bytes([0, 0, 8, 3]) + struct.pack(">I", 2), "the IDX header is cut short: 3 dimensions declared"),
         (_idx(0x08, (2, 3), b"abc"), r"declares shape \(2, 3\) of uint8 \(6 bytes\), but the file holds 3 bytes"),
         (_idx(0x08, (2,), b"abc"), "but the file holds more bytes"),
-        (_idx(0x08, (2**31, 2**31), b"abc"), r"declares shape \(2147483648, 2147483648\)"),
+        (_idx(0x08, (2**31, 2**31), b"abc"), r"shape \(2147483648, 2147483648\)"),
         (bytes([0, 0, 8, 0]), "declares 0 dimensions"),
     ],
 )

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.layers import LSTM, Dense, Dropout, Embedding, Input
+from chainrule.layers import LSTM, Activation, Dense, Dropout, Embedding, Input
 from chainrule.models import Sequential
+from tests.helpers import calls_during
 
 MNIST_SUMMARY = """\
 Model: "mnist"
@@ -116,6 +117,58 @@ def test_predict_builds_no_graph():
 
 def test_input_shape_mismatch_names_the_model_layer():
     model = mnist_model()
-    with pytest.raises(ValueError, match=r'Sequential model "mnist" was declared with input shape '
-                                         r"\(None, 784\) but received an input of shape \(5, 100\)"):
+    with pytest.raises(ValueError, match=r'Sequential model "mnist": its first layer, Layer "hidden" '
+                                         r"\(Dense\), was declared with input shape \(None, 784\) but "
+                                         r"received an input of shape \(5, 100\): axis -1 has 100, "
+                                         r"expected 784"):
         model.predict(np.ones((5, 100)), verbose=0)
+
+
+def _stack(model, n):
+    for i in range(n):
+        model.add(Activation("relu", name=f"relu_{i}"))
+
+
+@pytest.mark.parametrize("first", [Input(shape=(3,)), None])
+def test_add_is_amortized_constant_time(first, monkeypatch):
+    """Each add works out one output shape and looks its name up once, built model or not:
+    4 times the layers cost 4 times the work, never 16."""
+    shapes = [0]
+    original = Activation.compute_output_shape
+
+    def counted(self, input_shape):
+        shapes[0] += 1
+        return original(self, input_shape)
+
+    monkeypatch.setattr(Activation, "compute_output_shape", counted)
+    calls = {}
+    for n in (250, 1000):
+        model = Sequential() if first is None else Sequential([Input(shape=(3,))])
+        shapes[0] = 0
+        calls[n] = calls_during(_stack, model, n)
+        assert shapes[0] <= n and model.built == (first is not None)
+    assert calls[1000] < 4.5 * calls[250]
+    assert model.output_shape == ((None, 3) if first is not None else None)
+
+
+def test_add_and_pop_keep_the_running_output_shape_and_names():
+    model = Sequential([Input(shape=(6,)), Dense(4, name="a"), Dense(3, name="b")])
+    assert model.output_shape == (None, 3)
+    model.pop()
+    assert model.output_shape == (None, 4)
+    model.add(Dense(2, name="b"))  # the popped layer's name is free again
+    assert model.output_shape == (None, 2) and [layer.name for layer in model.layers] == ["a", "b"]
+    model.pop()
+    model.pop()
+    assert model.output_shape == (None, 6)
+    with pytest.raises(ValueError, match="expected 3 axes"):
+        model.add(LSTM(2, name="c"))
+    model.add(Dense(5, name="c"))  # the refused layer left no trace, not even its name
+    assert model.output_shape == (None, 5)
+
+
+def test_a_first_layer_that_refuses_the_declared_shape_is_not_added():
+    model = Sequential()
+    with pytest.raises(ValueError, match="expected 3 axes"):
+        model.add(LSTM(2, input_shape=(4,)))
+    assert model.layers == [] and not model.built
