@@ -5,16 +5,25 @@ tensor: the per-sample losses (each averaged or summed over the last axis, as Ke
 the sample weights, summed and divided by the number of per-sample values
 ("sum_over_batch_size", Keras's default reduction).
 
+Every call first checks the targets against the predictions (:meth:`Loss.check_targets`): their
+shape (the predictions' shape, except for a trailing axis of 1 added or dropped, which Keras
+squeezes or expands; nothing is broadcast) and what this loss needs of their values (labels in
+range, binary targets in [0, 1]). ``fit`` runs that check once on all of its data before
+training, then computes each batch's loss with :meth:`Loss.compute`, which checks only the shape
+(the sparse cross-entropy still refuses a label out of range where it reads the labels, so no
+caller can read -1 as the last class).
+
 Probabilities are clipped to [1e-7, 1 - 1e-7] before their log (Keras's epsilon); with
 ``from_logits=True`` the cross-entropies are computed from the logits by fused, stable primitives
-(log-softmax, sigmoid cross-entropy), which is both more accurate and cheaper.
+(log-softmax, sigmoid cross-entropy), which is both more accurate and cheaper. A logit of -inf is
+a class of probability 0 (a masked class): it costs nothing unless the target puts mass on it.
 """
 
 import re
 
-from chainrule.backend import as_array, xp
+from chainrule.backend import as_array, ndarray, xp
 from chainrule.tensor import (Tensor, categorical_cross_entropy, clip, log, log_softmax, minimum,
-                              sigmoid_cross_entropy, tensor)
+                              sigmoid_cross_entropy, tensor, where)
 from chainrule.tensor import abs as absolute
 
 EPSILON = 1e-7  # Keras's backend.epsilon()
@@ -38,20 +47,43 @@ class Loss:
         self.reduction = reduction
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        if not isinstance(y_pred, Tensor):
-            y_pred = tensor(y_pred)
-        y_true = as_array(y_true.data if isinstance(y_true, Tensor) else y_true, where=self.name)
-        y_true = self.prepare_targets(y_true, y_pred)
-        values = self.call(y_true, y_pred)
+        """The loss of ``y_true`` against ``y_pred``, reduced; see the class docstring.
+
+        Raises:
+            ValueError: for targets that do not fit ``y_pred`` or this loss (see
+                :meth:`check_targets`), or sample weights that do not fit the per-sample losses.
+        """
+        y_pred = y_pred if isinstance(y_pred, Tensor) else tensor(y_pred)
+        y_true = _array(y_true, y_pred.dtype, f"{self.name}: y_true")
+        self.check_targets(y_true, y_pred.shape, "y_true")
+        return self.compute(y_true, y_pred, sample_weight)
+
+    def compute(self, y_true, y_pred, sample_weight=None):
+        """The loss as :meth:`__call__` gives it, checking the targets' shape (cheap) but not
+        their values: for callers that checked all of them once with :meth:`check_targets`
+        (``fit`` and ``evaluate`` do, before the first batch)."""
+        y_pred = y_pred if isinstance(y_pred, Tensor) else tensor(y_pred)
+        y_true = _array(y_true, y_pred.dtype, f"{self.name}: y_true")
+        self.check_target_shape(y_true, y_pred.shape, "y_true")
+        values = self.call(self.prepare_targets(y_true, y_pred), y_pred)
         if sample_weight is not None:
-            weight = as_array(sample_weight, where=f"{self.name}: sample_weight").astype(y_pred.dtype)
-            values = values * match_weight_rank(weight, values.ndim)
+            values = values * self._weights(sample_weight, values, y_pred.dtype)
         if self.reduction in ("none", None):
             return values
         total = values.sum()
         if self.reduction == "sum":
             return total
         return total / max(values.size, 1)
+
+    def _weights(self, sample_weight, values, dtype):
+        where = f"{self.name}: sample_weight"
+        weight = _array(sample_weight, dtype, where).astype(dtype, copy=False)
+        matched = match_weight_rank(weight, values.ndim)
+        if matched.ndim != values.ndim or not all(
+                w in (1, v) for w, v in zip(matched.shape, values.shape)):
+            raise ValueError(f"{where} of shape {weight.shape} does not fit the per-sample losses "
+                             f"of shape {values.shape}; expected one weight per sample")
+        return matched
 
     def prepare_targets(self, y_true, y_pred):
         """``y_true`` as the dtype of ``y_pred``, its rank matched to it (a trailing 1 added or
@@ -63,14 +95,25 @@ class Loss:
         raise NotImplementedError
 
     def check_targets(self, y, output_shape, where):
-        """Raises ValueError when targets ``y`` (all of them) cannot be this loss's targets for
-        outputs of ``output_shape``; called before training starts."""
-        expected = tuple(output_shape[1:])
-        received = _match_rank(y, output_shape).shape[1:]
-        if None not in expected and tuple(received) != expected:
-            raise ValueError(f"{where}: {self.name} needs targets of shape (n, "
-                             f"{', '.join(map(str, expected))}) to match the model's output "
-                             f"{tuple(output_shape)}; received shape {y.shape}")
+        """Raises ValueError when ``y`` cannot be this loss's targets for predictions of
+        ``output_shape``: :meth:`check_target_shape`, then :meth:`check_target_values`.
+
+        Args:
+            y: the targets, an array (all of them, when ``fit`` checks before training).
+            output_shape: the predictions' shape; a batch axis of None fits any length.
+            where: what ``y`` is, for the message (``"fit: y"``, ``"y_true"``).
+        """
+        self.check_target_shape(y, output_shape, where)
+        self.check_target_values(y, output_shape, where)
+
+    def check_target_shape(self, y, output_shape, where):
+        """Targets must have the predictions' shape, except that a trailing axis of 1 may be
+        added or dropped (Keras's rule: ``(n,)`` fits ``(n, 1)``); nothing is broadcast."""
+        _check_same_shape(y, output_shape, where, self.name)
+
+    def check_target_values(self, y, output_shape, where):
+        """What this loss needs of the targets' values (nothing here; labels in range for the
+        sparse cross-entropy, [0, 1] for the binary one). Called after the shape is checked."""
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
@@ -81,6 +124,27 @@ class Loss:
 
 def _snake(name):
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _array(value, dtype, where):
+    """``value`` as an array: arrays as they are (integer labels stay integers), anything else
+    (lists, numbers) straight in ``dtype``, not through the default float32 first."""
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, ndarray):
+        return as_array(value, where=where)
+    return as_array(value, dtype=dtype, where=where)
+
+
+def _fits(shape, expected):
+    """Whether ``shape`` is ``expected``, where None in ``expected`` fits any length."""
+    return len(shape) == len(expected) and all(e is None or e == s for s, e in zip(shape, expected))
+
+
+def _dims(shape):
+    """A shape for messages, with ``n`` for an unknown batch size: ``(n, 10)``."""
+    dims = ["n" if d is None else str(d) for d in shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
 
 
 def _match_rank(y_true, pred_shape):
@@ -103,6 +167,40 @@ def match_weight_rank(weight, ndim):
 
 def _first_bad(mask):
     return tuple(int(i) for i in xp.argwhere(mask)[0])
+
+
+def _check_same_shape(y, output_shape, where, name):
+    """Raises ValueError unless targets ``y`` have the predictions' shape ``output_shape``, a
+    trailing axis of 1 aside (None in ``output_shape`` fits any length)."""
+    if not _fits(_match_rank(y, output_shape).shape, output_shape):
+        also = f" or {_dims(output_shape[:-1])}" if output_shape and output_shape[-1] == 1 else ""
+        raise ValueError(f"{where}: {name} needs targets of shape {_dims(output_shape)}{also}, the "
+                         f"predictions' shape; received shape {y.shape}")
+
+
+def _check_label_shape(y, output_shape, where, name, one_hot="loss='categorical_crossentropy'"):
+    """Raises ValueError unless ``y`` holds one label per prediction of ``output_shape`` (its shape
+    without the class axis, or with a class axis of 1); returns the labels without that axis.
+    One-hot targets are told to use ``one_hot`` instead."""
+    labels = y[..., 0] if y.ndim == len(output_shape) and y.shape[-1] == 1 else y
+    if not _fits(labels.shape, output_shape[:-1]):
+        hint = f" (they look one-hot: use {one_hot})" if _fits(y.shape, output_shape) else ""
+        raise ValueError(f"{where}: {name} needs integer labels of shape "
+                         f"{_dims(output_shape[:-1])}; received shape {y.shape}{hint}")
+    return labels
+
+
+def _check_labels(labels, classes, where, name):
+    """Raises ValueError naming the first label that is not an integer in [0, classes)."""
+    if labels.size == 0:
+        return
+    bad = (labels < 0) | (labels >= classes)
+    if labels.dtype.kind == "f":
+        bad |= labels != xp.floor(labels)  # NaN is caught here too
+    if bad.any():
+        index = _first_bad(bad)
+        raise ValueError(f"{where}: {name} needs integer labels in [0, {classes}); received "
+                         f"{labels[index]} at index {index}")
 
 
 # --- per-sample functions (Keras's losses.mean_squared_error, ...) ------------------------------
@@ -136,24 +234,55 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """-sum(y log p) over ``axis``; probabilities are renormalized to sum to 1, then clipped."""
+    """-sum(y log p) over ``axis``; probabilities are renormalized to sum to 1, then clipped.
+
+    From logits, a logit of -inf is a class of probability 0 (a masked class): it adds nothing
+    (0 log 0 := 0) when the target gives it no mass, so ``[0, -inf, 1, -inf]`` against class 0
+    costs log(1 + e) = 1.3133 and the -inf logits' gradient is 0, as PyTorch's ``cross_entropy``
+    gives with class indices (Keras, and PyTorch with probability targets, give nan there); a
+    target with mass on such a class costs +inf. A row whose logits are all -inf gives nan, value
+    and gradient, in that row only: no class is possible, softmax is 0/0, and its limit depends
+    on how the logits went to -inf (equal ones give the uniform distribution), so no number would
+    be right. PyTorch and Keras give nan there too, and a nan loss is what ``TerminateOnNaN``
+    stops on.
+    """
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_pred.shape[axis]
     if from_logits:
-        return -(y_true * log_softmax(y_pred, axis=axis)).sum(axis=axis)
+        return -(y_true * _where_target(y_true, log_softmax(y_pred, axis=axis))).sum(axis=axis)
     return categorical_cross_entropy(y_pred, y_true, axis=axis, epsilon=EPSILON)
 
 
+def _where_target(y_true, log_p):
+    # NOTE: 0 log 0 := 0. A class the target gives no mass must add nothing even where its
+    # log-probability is -inf (a masked logit); the product 0 * -inf alone would be nan. Only
+    # rows with a -inf need it, so the common case records no extra operation.
+    if not xp.isneginf(log_p.data).any():
+        return log_p
+    present = (y_true.data if isinstance(y_true, Tensor) else y_true) != 0
+    return where(present, log_p, 0.0)
+
+
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
-    """-log p[y] for integer labels y (of the output's shape without its class axis)."""
+    """-log p[y] for integer labels y (of the output's shape without its class axis).
+
+    Logits of -inf are classes of probability 0, and a row of them all gives nan, as for
+    :func:`categorical_crossentropy`.
+
+    Raises:
+        ValueError: for a label that is not an integer in [0, classes).
+    """
     if axis not in (-1, y_pred.ndim - 1):
         raise ValueError("sparse_categorical_crossentropy: only the last axis can hold classes")
+    labels = y_true.data if isinstance(y_true, Tensor) else xp.asarray(y_true)
+    # NOTE: checked here, at the gather, so no caller can read label -1 as the last class
+    _check_labels(labels, y_pred.shape[-1], "y_true", "sparse_categorical_crossentropy")
     if from_logits:
         log_p = log_softmax(y_pred, axis=-1)
     else:
         p = y_pred / y_pred.sum(axis=-1, keepdims=True)
         log_p = log(clip(p, EPSILON, 1.0 - EPSILON))
-    labels = xp.asarray(y_true).astype(xp.int64)
+    labels = labels.astype(xp.int64)
     index = tuple(xp.indices(labels.shape, sparse=True)) + (labels,)
     return -log_p[index]
 
@@ -205,8 +334,7 @@ class BinaryCrossentropy(LossFunctionWrapper):
                          from_logits=bool(from_logits), label_smoothing=float(label_smoothing),
                          axis=axis)
 
-    def check_targets(self, y, output_shape, where):
-        super().check_targets(y, output_shape, where)
+    def check_target_values(self, y, output_shape, where):
         bad = ~((y >= 0) & (y <= 1))
         if bad.any():
             index = _first_bad(bad)
@@ -224,18 +352,18 @@ class CategoricalCrossentropy(LossFunctionWrapper):
                          from_logits=bool(from_logits), label_smoothing=float(label_smoothing),
                          axis=axis)
 
-    def check_targets(self, y, output_shape, where):
+    def check_target_shape(self, y, output_shape, where):
         classes = output_shape[-1]
-        if y.shape[1:] != tuple(output_shape[1:]) and (
+        if not _fits(y.shape, output_shape) and (
             y.ndim == len(output_shape) - 1 or (y.shape[-1] == 1 and classes != 1)
         ):
             raise ValueError(
-                f"{where}: {self.name} needs one-hot targets of shape (n, "
-                f"{', '.join(map(str, output_shape[1:]))}); received class labels of shape "
-                f"{y.shape}. Use loss='sparse_categorical_crossentropy' for integer labels, or "
-                f"convert them with chainrule.utils.to_categorical(y, {classes})"
+                f"{where}: {self.name} needs one-hot targets of shape {_dims(output_shape)}; "
+                f"received class labels of shape {y.shape}. Use "
+                f"loss='sparse_categorical_crossentropy' for integer labels, or convert them "
+                f"with chainrule.utils.to_categorical(y, {classes})"
             )
-        super().check_targets(y, output_shape, where)
+        super().check_target_shape(y, output_shape, where)
 
 
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
@@ -251,20 +379,12 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
             y_true = y_true[..., 0]
         return y_true
 
-    def check_targets(self, y, output_shape, where):
-        classes = output_shape[-1]
-        labels = y[..., 0] if y.ndim == len(output_shape) and y.shape[-1] == 1 else y
-        if labels.shape[1:] != tuple(output_shape[1:-1]):
-            hint = (" (they look one-hot: use loss='categorical_crossentropy')"
-                    if y.shape[1:] == tuple(output_shape[1:]) else "")
-            raise ValueError(f"{where}: {self.name} needs integer labels of shape (n"
-                             f"{''.join(', ' + str(d) for d in output_shape[1:-1])}); received "
-                             f"shape {y.shape}{hint}")
-        bad = ~((labels >= 0) & (labels < classes) & (labels == xp.floor(labels)))
-        if bad.any():
-            index = _first_bad(bad)
-            raise ValueError(f"{where}: {self.name} needs integer labels in [0, {classes}); "
-                             f"received {labels[index]} at index {index}")
+    def check_target_shape(self, y, output_shape, where):
+        _check_label_shape(y, output_shape, where, self.name)
+
+    def check_target_values(self, y, output_shape, where):
+        labels = y[..., 0] if y.ndim == len(output_shape) else y
+        _check_labels(labels, output_shape[-1], where, self.name)
 
 
 def _check_smoothing(value):

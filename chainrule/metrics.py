@@ -7,7 +7,7 @@ arrays, outside the graph.
 
 from chainrule import losses
 from chainrule.autograd import no_grad
-from chainrule.backend import as_array, numpy as np
+from chainrule.backend import numpy as np
 from chainrule.tensor import Tensor, tensor
 
 
@@ -58,7 +58,21 @@ class Mean(Metric):
 
 
 class MeanMetricWrapper(Mean):
-    """The mean over samples of ``fn(y_true, y_pred)``, a function of per-sample values."""
+    """The mean over samples of ``fn(y_true, y_pred)``, a function of per-sample values.
+
+    The class attribute ``targets`` says what ``y_true`` is checked to be, as the losses check
+    theirs: ``"dense"`` (the predictions' shape, a trailing axis of 1 aside) or ``"labels"``
+    (integer class labels in range, one per prediction); None, for a user's function, checks
+    nothing.
+
+    Args:
+        fn: the function.
+        name: the metric's name (``fn``'s by default).
+        **kwargs: passed on to ``fn``.
+    """
+
+    targets = None
+    one_hot = None  # the metric to suggest for one-hot targets given to a "labels" metric
 
     def __init__(self, fn, name=None, **kwargs):
         self.fn, self.kwargs = fn, kwargs
@@ -66,6 +80,12 @@ class MeanMetricWrapper(Mean):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true, y_pred = _arrays(y_true, y_pred)
+        if self.targets == "dense":
+            losses._check_same_shape(y_true, y_pred.shape, "y_true", self.name)
+        elif self.targets == "labels":
+            labels = losses._check_label_shape(y_true, y_pred.shape, "y_true", self.name,
+                                               one_hot=f"'{self.one_hot}'")
+            losses._check_labels(labels, y_pred.shape[-1], "y_true", self.name)
         values = self.fn(y_true, y_pred, **self.kwargs)
         if sample_weight is not None:
             sample_weight = _per_sample(sample_weight, values)
@@ -79,7 +99,9 @@ def _arrays(y_true, y_pred):
 
 
 def _per_sample(sample_weight, values):
-    return losses.match_weight_rank(as_array(sample_weight, where="sample_weight"), values.ndim)
+    # Python numbers straight to float64, the dtype the sums are kept in
+    weight = losses._array(sample_weight, np.float64, "sample_weight")
+    return losses.match_weight_rank(weight, values.ndim)
 
 
 # --- per-sample functions -------------------------------------------------------------------
@@ -118,11 +140,20 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
     return _in_top_k(y_true, y_pred, k)
 
 
-def _loss_values(fn):
+def _loss_values(loss_class):
+    """The per-sample values of a loss. The loss is made once per setting, and ``compute`` checks
+    the targets' shape (a sparse loss checks its labels where it reads them); the values of all
+    the targets were checked once when ``fit`` or ``evaluate`` began."""
+    made = {}
+
     def values(y_true, y_pred, **kwargs):
+        key = tuple(sorted(kwargs.items()))
+        loss = made.get(key)
+        if loss is None:
+            loss = made[key] = loss_class(reduction=None, **kwargs)
         with no_grad():
-            return fn(y_true.astype(y_pred.dtype), tensor(y_pred), **kwargs).numpy()
-    values.__name__ = fn.__name__
+            return loss.compute(y_true, tensor(y_pred)).numpy()
+    values.__name__ = loss_class().name
     return values
 
 
@@ -130,54 +161,68 @@ def _loss_values(fn):
 
 
 class BinaryAccuracy(MeanMetricWrapper):
+    targets = "dense"
+
     def __init__(self, name="binary_accuracy", threshold=0.5):
         super().__init__(binary_accuracy, name=name, threshold=threshold)
 
 
 class CategoricalAccuracy(MeanMetricWrapper):
+    targets = "dense"
+
     def __init__(self, name="categorical_accuracy"):
         super().__init__(categorical_accuracy, name=name)
 
 
 class SparseCategoricalAccuracy(MeanMetricWrapper):
+    targets, one_hot = "labels", "categorical_accuracy"
+
     def __init__(self, name="sparse_categorical_accuracy"):
         super().__init__(sparse_categorical_accuracy, name=name)
 
 
 class TopKCategoricalAccuracy(MeanMetricWrapper):
+    targets = "dense"
+
     def __init__(self, k=5, name="top_k_categorical_accuracy"):
         super().__init__(top_k_categorical_accuracy, name=name, k=k)
 
 
 class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+    targets, one_hot = "labels", "top_k_categorical_accuracy"
+
     def __init__(self, k=5, name="sparse_top_k_categorical_accuracy"):
         super().__init__(sparse_top_k_categorical_accuracy, name=name, k=k)
 
 
 class MeanSquaredError(MeanMetricWrapper):
+    targets = "dense"
+
     def __init__(self, name="mean_squared_error"):
         super().__init__(lambda t, p: ((t - p) ** 2).mean(axis=-1), name=name)
 
 
 class MeanAbsoluteError(MeanMetricWrapper):
+    targets = "dense"
+
     def __init__(self, name="mean_absolute_error"):
         super().__init__(lambda t, p: np.abs(t - p).mean(axis=-1), name=name)
 
 
 class BinaryCrossentropy(MeanMetricWrapper):
     def __init__(self, name="binary_crossentropy", from_logits=False):
-        super().__init__(_loss_values(losses.binary_crossentropy), name=name, from_logits=from_logits)
+        super().__init__(_loss_values(losses.BinaryCrossentropy), name=name, from_logits=from_logits)
 
 
 class CategoricalCrossentropy(MeanMetricWrapper):
     def __init__(self, name="categorical_crossentropy", from_logits=False):
-        super().__init__(_loss_values(losses.categorical_crossentropy), name=name,
+        super().__init__(_loss_values(losses.CategoricalCrossentropy), name=name,
                          from_logits=from_logits)
 
 
 class SparseCategoricalCrossentropy(MeanMetricWrapper):
     def __init__(self, name="sparse_categorical_crossentropy", from_logits=False):
-        super().__init__(_loss_values(losses.sparse_categorical_crossentropy), name=name,
+        super().__init__(_loss_values(losses.SparseCategoricalCrossentropy), name=name,
                          from_logits=from_logits)
 
 
@@ -198,6 +243,7 @@ class _ConfusionCounts(Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true, y_pred = _arrays(y_true, y_pred)
+        losses._check_same_shape(y_true, y_pred.shape, "y_true", self.name)
         if self.class_id is not None:
             y_true, y_pred = y_true[..., self.class_id], y_pred[..., self.class_id]
         predicted = y_pred > self.threshold

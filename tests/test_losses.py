@@ -151,3 +151,149 @@ def test_function_and_class_identifiers():
     value = losses.get(double_mse)(y_true, cr.tensor(y_pred)).item()
     np.testing.assert_allclose(value, 2 * ((y_true - y_pred) ** 2).mean(), rtol=1e-12)
     assert isinstance(losses.get(losses.Huber), losses.Huber)
+
+
+# --- -inf logits (masked classes) -----------------------------------------------------------
+
+MASKED = np.array([[0.0, -np.inf, 1.0, -np.inf], [2.0, 0.5, -np.inf, 0.0]])
+MASKED_LABELS = np.array([0, 3])
+
+
+@pytest.mark.parametrize("loss, y_true", [
+    (losses.CategoricalCrossentropy(from_logits=True), np.eye(4)[MASKED_LABELS]),
+    (losses.SparseCategoricalCrossentropy(from_logits=True), MASKED_LABELS),
+])
+def test_minus_infinity_logits_are_classes_of_probability_zero(loss, y_true):
+    # torch's class-index cross-entropy is the reference (its soft-target form gives nan here);
+    # [0, -inf, 1, -inf] against class 0 is log(1 + e) = 1.3133
+    p = cr.tensor(MASKED, requires_grad=True)
+    value = loss(y_true, p)
+    value.backward()
+    pt = torch.tensor(MASKED, requires_grad=True)
+    expected = F.cross_entropy(pt, torch.tensor(MASKED_LABELS))
+    expected.backward()
+    per_sample = type(loss)(from_logits=True, reduction=None)(y_true, cr.tensor(MASKED))
+    np.testing.assert_allclose(per_sample.data[0], np.log1p(np.e), rtol=1e-12)
+    np.testing.assert_allclose(value.item(), expected.item(), rtol=1e-12)
+    np.testing.assert_allclose(p.grad, pt.grad.numpy(), rtol=1e-12, atol=1e-15)
+    assert (p.grad[np.isinf(MASKED)] == 0).all()
+
+
+def test_minus_infinity_logits_in_soft_targets_and_metrics():
+    # a soft target that puts mass on a class of probability zero costs infinity; one that puts
+    # none there is finite, as above
+    loss = losses.CategoricalCrossentropy(from_logits=True, reduction=None)
+    values = loss(np.array([[0.5, 0.5, 0.0, 0.0], [0.5, 0.0, 0.0, 0.5]]), cr.tensor(MASKED)).data
+    assert values[0] == np.inf
+    np.testing.assert_allclose(values[1], -0.5 * (_log_softmax(MASKED[1])[[0, 3]]).sum(), rtol=1e-12)
+    metric = cr.metrics.CategoricalCrossentropy(from_logits=True)
+    metric.update_state(np.eye(4)[MASKED_LABELS], MASKED)
+    np.testing.assert_allclose(metric.result(), F.cross_entropy(
+        torch.tensor(MASKED), torch.tensor(MASKED_LABELS)).item(), rtol=1e-12)
+
+
+def _log_softmax(x):
+    finite = x[np.isfinite(x)]
+    return x - (finite.max() + np.log(np.exp(finite - finite.max()).sum()))
+
+
+@pytest.mark.parametrize("loss, y_true", [
+    (losses.CategoricalCrossentropy(from_logits=True, reduction=None), np.eye(3)[[0, 1]]),
+    (losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None), np.array([0, 1])),
+])
+# NumPy warns as it makes that nan (log 0, then -inf - -inf), as it does for any 0/0
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_a_row_of_minus_infinity_logits_is_nan_and_only_that_row(loss, y_true):
+    # no class is possible: the softmax is 0/0, undefined, as in PyTorch and Keras; the other
+    # rows keep their values and gradients
+    logits = np.array([[-np.inf] * 3, [1.0, 2.0, 0.5]])
+    p = cr.tensor(logits, requires_grad=True)
+    values = loss(y_true, p)
+    values.sum().backward()
+    assert np.isnan(values.data[0]) and np.isnan(p.grad[0]).all()
+    pt = torch.tensor(logits[1:], requires_grad=True)
+    expected = F.cross_entropy(pt, torch.tensor([1]), reduction="sum")
+    expected.backward()
+    np.testing.assert_allclose(values.data[1], expected.item(), rtol=1e-12)
+    np.testing.assert_allclose(p.grad[1:], pt.grad.numpy(), rtol=1e-12)
+    torch_row = F.cross_entropy(torch.tensor(logits[:1]), torch.tensor([0]))
+    assert torch.isnan(torch_row)
+
+
+# --- targets checked on every direct call ---------------------------------------------------
+
+
+@pytest.mark.parametrize("label, message", [
+    (-1, r"y_true: sparse_categorical_crossentropy needs integer labels in \[0, 10\); received "
+         r"-1 at index \(1,\)"),
+    (2.5, r"received 2.5 at index \(1,\)"),
+    (10, r"received 10 at index \(1,\)"),
+])
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_sparse_labels_are_checked_when_called_directly(label, message, from_logits):
+    p = cr.tensor(np.full((2, 10), 0.1))
+    with pytest.raises(ValueError, match=message):
+        losses.SparseCategoricalCrossentropy(from_logits=from_logits)(np.array([3, label]), p)
+    with pytest.raises(ValueError, match=r"integer labels in \[0, 10\)"):
+        losses.sparse_categorical_crossentropy(np.array([3, label]), p, from_logits=from_logits)
+    with pytest.raises(ValueError, match=r"integer labels in \[0, 10\)"):
+        cr.metrics.SparseCategoricalCrossentropy().update_state(np.array([3, label]), p.data)
+
+
+@pytest.mark.parametrize("loss", ["binary_crossentropy", "mse", "mae", "huber",
+                                  "categorical_crossentropy"])
+def test_targets_that_would_broadcast_are_refused(loss):
+    p = cr.tensor(np.full((10, 1), 0.5))
+    with pytest.raises(ValueError, match=rf"y_true: {loss} needs targets of shape \(10, 1\).*"
+                                         r"received shape \(10, 768\)"):
+        losses.get(loss)(np.ones((10, 768)), p)
+    with pytest.raises(ValueError, match=r"needs targets of shape \(10, 1\).*received shape \(9, 1\)"):
+        losses.get(loss)(np.ones((9, 1)), p)
+
+
+@pytest.mark.parametrize("y_shape, p_shape", [((6,), (6, 1)), ((6, 1), (6, 1)), ((6, 1), (6,)),
+                                              ((6, 4, 1), (6, 4)), ((6, 4), (6, 4, 1))])
+def test_a_trailing_axis_of_one_may_be_added_or_dropped_as_in_keras(y_shape, p_shape):
+    y, p = RNG.uniform(size=y_shape), RNG.uniform(0.1, 0.9, size=p_shape)
+    expected = ((y.reshape(p.shape) - p) ** 2).mean()
+    np.testing.assert_allclose(losses.MeanSquaredError()(y, cr.tensor(p)).item(), expected, rtol=1e-6)
+    losses.BinaryCrossentropy()(y, cr.tensor(p))
+
+
+def test_binary_targets_out_of_range_are_refused_when_called_directly():
+    with pytest.raises(ValueError, match=r"y_true: binary_crossentropy needs targets in \[0, 1\]; "
+                                         r"received 2.0 at index \(1, 0\)"):
+        losses.BinaryCrossentropy()(np.array([[1.0], [2.0]]), cr.tensor([[0.5], [0.5]]))
+
+
+@pytest.mark.parametrize("y_true, message", [
+    (np.array([1, 2]), r"one-hot targets of shape \(2, 4\); received class labels of shape \(2,\)"),
+    (np.eye(4)[:2], r"integer labels of shape \(2,\); received shape \(2, 4\).*look one-hot"),
+])
+def test_categorical_and_sparse_confusions_are_explained_on_direct_calls(y_true, message):
+    loss = ("sparse_categorical_crossentropy" if y_true.ndim == 2 else "categorical_crossentropy")
+    with pytest.raises(ValueError, match=message):
+        losses.get(loss)(y_true, cr.tensor(np.full((2, 4), 0.25)))
+
+
+def test_sample_weight_of_the_wrong_length_is_refused():
+    y, p = REGRESSION
+    with pytest.raises(ValueError, match=r"mean_squared_error: sample_weight of shape \(3,\) does "
+                                         r"not fit the per-sample losses of shape \(6,\)"):
+        losses.MeanSquaredError()(y, cr.tensor(p), np.ones(3))
+
+
+def test_python_float_targets_reach_a_float64_loss_at_full_precision():
+    # read as float32 first, 0.1 would be off by 1.5e-9
+    value = losses.MeanAbsoluteError()([[0.1]], cr.tensor(np.zeros((1, 1))))
+    assert value.item() == 0.1
+
+
+def test_infinite_logits_in_binary_crossentropy_cost_what_their_targets_say():
+    # -inf with target 0 and +inf with target 1 are certain and right: 0, not 0 * inf = nan
+    loss = losses.BinaryCrossentropy(from_logits=True, reduction=None)
+    p = cr.tensor([[-np.inf], [np.inf], [-np.inf], [0.0]], requires_grad=True)
+    values = loss(np.array([[0.0], [1.0], [1.0], [1.0]]), p)
+    values.sum().backward()
+    np.testing.assert_allclose(values.data, [0.0, 0.0, np.inf, np.log(2)])
+    np.testing.assert_allclose(p.grad[:, 0], [0.0, 0.0, -1.0, -0.5])

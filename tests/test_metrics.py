@@ -81,3 +81,31 @@ def test_crossentropy_metric_matches_loss():
     m = metrics.get("binary_crossentropy")
     m.update_state(np.array([[1.0], [0.0]]), np.array([[0.8], [0.4]]))
     assert m.result() == pytest.approx(-(np.log(0.8) + np.log(0.6)) / 2, rel=1e-6)
+
+
+# --- targets are checked as the losses check them ------------------------------------------
+
+
+@pytest.mark.parametrize("metric", [metrics.MeanSquaredError(), metrics.MeanAbsoluteError(),
+                                    metrics.BinaryAccuracy(), metrics.BinaryCrossentropy(),
+                                    metrics.Precision(), metrics.Recall()])
+def test_targets_that_would_broadcast_are_refused(metric):
+    with pytest.raises(ValueError, match=rf"y_true: {metric.name} needs targets of shape \(10, 1\).*"
+                                         r"received shape \(10, 768\)"):
+        metric.update_state(np.ones((10, 768)), np.full((10, 1), 0.5))
+
+
+@pytest.mark.parametrize("metric", [metrics.SparseCategoricalAccuracy(),
+                                    metrics.SparseTopKCategoricalAccuracy(k=2),
+                                    metrics.SparseCategoricalCrossentropy()])
+@pytest.mark.parametrize("label", [-1, 2.5, 4])
+def test_labels_are_checked(metric, label):
+    with pytest.raises(ValueError, match=rf"y_true: {metric.name} needs integer labels in \[0, 4\); "
+                                         rf"received {label}"):
+        metric.update_state(np.array([0, label]), np.full((2, 4), 0.25))
+
+
+def test_one_hot_targets_for_a_sparse_metric_are_explained():
+    with pytest.raises(ValueError, match=r"integer labels of shape \(2,\); received shape \(2, 4\) "
+                                         r"\(they look one-hot: use 'categorical_accuracy'\)"):
+        metrics.SparseCategoricalAccuracy().update_state(np.eye(4)[:2], np.full((2, 4), 0.25))

@@ -11,18 +11,27 @@ import contextlib
 import functools
 import math
 import re
+import threading
 
-from chainrule import backend, initializers
+from chainrule import autograd, backend, initializers
 from chainrule.tensor import Tensor
 from chainrule.variables import Variable
 
 _name_counts = collections.Counter()
+_name_lock = threading.Lock()
 
 
-class _WeightBudget:
-    """While set (see :func:`weight_budget`), how many more weight values layers may create."""
+class _Budget(threading.local):
+    """While set (see :func:`weight_budget`), how many more weight values layers may create.
 
-    remaining = None
+    One per thread: a model loading in one thread does not limit (or spend the budget of) models
+    built in another."""
+
+    def __init__(self):
+        self.remaining = None
+
+
+_weight_budget = _Budget()
 
 
 @contextlib.contextmanager
@@ -30,17 +39,18 @@ def weight_budget(values):
     """Within this block, layers may create at most ``values`` weight values in all; one more
     raises ValueError before anything is allocated. Loading a model file sets it to the number
     of values the file holds, so a description of a huge layer cannot exhaust memory."""
-    previous, _WeightBudget.remaining = _WeightBudget.remaining, values
+    previous, _weight_budget.remaining = _weight_budget.remaining, values
     try:
         yield
     finally:
-        _WeightBudget.remaining = previous
+        _weight_budget.remaining = previous
 
 
 def unique_name(base):
     """``base`` the first time, then ``base_1``, ``base_2``...: Keras's automatic layer names."""
-    count = _name_counts[base]
-    _name_counts[base] += 1
+    with _name_lock:  # two threads making layers never receive the same name
+        count = _name_counts[base]
+        _name_counts[base] += 1
     return base if count == 0 else f"{base}_{count}"
 
 
@@ -69,14 +79,14 @@ class InputSpec:
     def check(self, layer, shape):
         problem = None
         if self.ndim is not None and len(shape) != self.ndim:
-            problem = f"expected {self.ndim} axes"
+            problem = f"expected {self.ndim} axes, received {len(shape)}"
         elif self.min_ndim is not None and len(shape) < self.min_ndim:
-            problem = f"expected at least {self.min_ndim} axes"
+            problem = f"expected at least {self.min_ndim} axes, received {len(shape)}"
         else:
             for axis, size in self.axes.items():
                 received = shape[axis]
                 if received is not None and received != size:
-                    problem = f"expected axis {axis} to have size {size}"
+                    problem = f"expected axis {axis} to have size {size}, received {received}"
                     break
         if problem:
             raise ValueError(
@@ -92,6 +102,19 @@ class InputSpec:
         if not self.ndim:
             dims.insert(1, "...")
         return "(" + ", ".join(dims) + ")"
+
+
+def shape_difference(expected, received):
+    """How ``received`` differs from ``expected`` (the batch axis aside; None fits any size), for
+    error messages: ``"rank 3 instead of 2"``, ``"axis -1 has 10, expected 784"``; None if it
+    does not."""
+    if len(received) != len(expected):
+        return f"rank {len(received)} instead of {len(expected)}"
+    rank = len(expected)
+    differences = [f"axis {i - rank} has {r}, expected {e}"
+                   for i, (e, r) in enumerate(zip(expected, received))
+                   if i > 0 and e is not None and r is not None and e != r]
+    return "; ".join(differences) or None
 
 
 def format_shape(shape):
@@ -158,27 +181,29 @@ class Layer:
         return tuple(input_shape)
 
     def build_for(self, input_shape):
-        """Builds the layer for ``input_shape`` if it is not built yet, then checks the shape."""
+        """Builds the layer for ``input_shape`` if it is not built yet, then checks the shape
+        against the declared one (``input_shape=``) and the layer's InputSpec."""
         if self.built and input_shape == self._accepted_shape:
             return  # the shape of the previous batch, already checked
         input_shape = shape_tuple(input_shape, f"{self.name}: input shape")
+        self._check_declared(input_shape)
         if not self.built:
-            self._check_declared(input_shape)
             self.build((None,) + tuple(input_shape[1:]))
         if self.input_spec is not None:
             self.input_spec.check(self, input_shape)
         self._accepted_shape = input_shape
 
-    def _check_declared(self, input_shape):
+    def _check_declared(self, input_shape, who=None):
+        """Raises if ``input_shape`` differs from the declared input shape, naming ``who``
+        declared it (this layer unless given) and the axis that differs."""
         declared = self._declared_input_shape
         if declared is None:
             return
-        if len(declared) != len(input_shape) or any(
-            d is not None and r is not None and d != r for d, r in zip(declared[1:], input_shape[1:])
-        ):
+        difference = shape_difference(declared, input_shape)
+        if difference:
             raise ValueError(
-                f"{self.describe()} was declared with input shape {format_shape(declared)} but "
-                f"received an input of shape {format_shape(input_shape)}"
+                f"{who or self.describe()} was declared with input shape {format_shape(declared)} "
+                f"but received an input of shape {format_shape(input_shape)}: {difference}"
             )
 
     def describe(self):
@@ -191,6 +216,14 @@ class Layer:
         return tuple(self.compute_output_shape(tuple(input_shape)))
 
     def __call__(self, x, training=False):
+        """Builds and checks the layer for ``x``'s shape, casts floating ``x`` to the layer's
+        dtype and runs :meth:`call`.
+
+        Integers pass as they are, as in Keras: they may be ids (an Embedding reads them, and a
+        Flatten or Reshape before it must not round 2**24 + 1 to float32). The operations that
+        compute with them convert them straight to the weights' dtype (``linear``, the
+        recurrent layers), so they reach a float64 model exactly.
+        """
         if not isinstance(x, Tensor):
             x = Tensor(x)
         self.build_for(x.shape)
@@ -209,12 +242,12 @@ class Layer:
         """Creates, records and returns a Variable of ``shape`` filled by ``initializer``."""
         init = initializers.get(initializer, where=f"{self.name}/{name}")
         dtype = dtype or self.dtype
-        if _WeightBudget.remaining is not None:
+        if _weight_budget.remaining is not None:
             size = math.prod(shape)
-            if size > _WeightBudget.remaining:
+            if size > _weight_budget.remaining:
                 raise ValueError(f"{self.name}/{name}: a weight of shape {tuple(shape)} ({size} values) "
-                                 f"exceeds the {_WeightBudget.remaining} values left to create")
-            _WeightBudget.remaining -= size
+                                 f"exceeds the {_weight_budget.remaining} values left to create")
+            _weight_budget.remaining -= size
         value = init(tuple(shape), dtype)
         variable = Variable(value, name=name, path=f"{self.name}/{name}", trainable=trainable)
         variable.requires_grad = trainable and self._trainable
@@ -335,3 +368,4 @@ def set_variables(variables, values, where):
         arrays.append(array)
     for variable, array in zip(variables, arrays):
         variable.data[...] = array
+    autograd.mark_changed(*(variable.data for variable in variables))  # for backward's check

@@ -10,7 +10,8 @@ class Adagrad(Optimizer):
         s += g^2;   w -= lr g / sqrt(s + epsilon)
 
     Args:
-        learning_rate: 0.001.  initial_accumulator_value: 0.1 (s's start).  epsilon: 1e-7.
+        learning_rate: 0.001.  initial_accumulator_value: 0.1 (s's start).  epsilon: 1e-7;
+            positive, and not so small that it rounds to 0 in the weights' dtype.
         **kwargs: the base Optimizer's.
     """
 
@@ -18,7 +19,7 @@ class Adagrad(Optimizer):
         super().__init__(learning_rate, **kwargs)
         self.initial_accumulator_value = self.hyper(
             initial_accumulator_value, "initial_accumulator_value", "Adagrad")
-        self.epsilon = self.hyper(epsilon, "epsilon", "Adagrad")
+        self.epsilon = self.floor(epsilon, "epsilon")
 
     def build(self, variables):
         super().build(variables)

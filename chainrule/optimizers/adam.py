@@ -20,7 +20,8 @@ class Adam(Optimizer):
     With ``amsgrad`` the running maximum of v is used (Reddi et al. 2018).
 
     Args:
-        learning_rate: 0.001.  beta_1: 0.9.  beta_2: 0.999.  epsilon: 1e-7 (Keras's default).
+        learning_rate: 0.001.  beta_1: 0.9.  beta_2: 0.999.  epsilon: 1e-7 (Keras's default);
+            positive, and not so small that it rounds to 0 in the weights' dtype.
         amsgrad: False.
         **kwargs: the base Optimizer's.
     """
@@ -31,7 +32,7 @@ class Adam(Optimizer):
         where = type(self).__name__
         self.beta_1 = self.hyper(beta_1, "beta_1", where, 0.0, 1.0, high_open=True)
         self.beta_2 = self.hyper(beta_2, "beta_2", where, 0.0, 1.0, high_open=True)
-        self.epsilon = self.hyper(epsilon, "epsilon", where)
+        self.epsilon = self.floor(epsilon, "epsilon")
         self.amsgrad = bool(amsgrad)
 
     def build(self, variables):

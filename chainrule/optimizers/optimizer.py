@@ -8,6 +8,7 @@ order. Updates write into the weights' arrays; the slots (moments) are arrays ow
 
 import math
 
+from chainrule import autograd
 from chainrule.backend import numpy as np
 from chainrule.optimizers.schedules import LearningRateSchedule
 from chainrule.tensor import Tensor
@@ -48,6 +49,7 @@ class Optimizer:
         self.iterations = 0
         self._slots = {}  # slot name -> list of arrays, one per variable
         self._variables = None
+        self._floors = []  # names of the hyper-parameters set by floor()
 
     @staticmethod
     def hyper(value, name, where, low=0.0, high=math.inf, low_open=False, high_open=False):
@@ -58,6 +60,14 @@ class Optimizer:
             interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
             raise ValueError(f"{where}: {name} must be a number in {interval}, received {value!r}")
         return float(value)
+
+    def floor(self, value, name):
+        """:meth:`hyper` for a value a step adds to a denominator (``epsilon``): it must be
+        positive, and :meth:`build` checks that it does not round to 0 in the weights' dtype, since
+        a zero denominator turns the weights into nan at the first zero gradient."""
+        value = self.hyper(value, name, type(self).__name__, low_open=True)
+        self._floors.append(name)
+        return value
 
     # --- learning rate ----------------------------------------------------------------------
 
@@ -89,10 +99,36 @@ class Optimizer:
 
     # --- slots ------------------------------------------------------------------------------
 
+    @property
+    def built(self):
+        """Whether the optimizer has met its variables (and created their slots)."""
+        return self._variables is not None
+
     def build(self, variables):
-        """Creates the slots for ``variables`` (called by the first apply)."""
-        self._variables = list(variables)
+        """Creates the slots for ``variables`` (called by the first apply, or by ``fit`` before
+        the first step).
+
+        Raises:
+            ValueError: when a hyper-parameter set by :meth:`floor` (``epsilon``) rounds to 0
+                in a variable's dtype (1e-50 in float32); nothing is created then.
+        """
+        variables = list(variables)
+        self._check_floors(variables)
+        self._variables = variables
         self._index = {id(v): i for i, v in enumerate(self._variables)}
+
+    def _check_floors(self, variables):
+        first_of_dtype = {}
+        for variable in variables:
+            first_of_dtype.setdefault(variable.dtype, variable)
+        for dtype, variable in first_of_dtype.items():
+            for name in self._floors:
+                value = getattr(self, name)
+                if np.asarray(value, dtype=dtype) == 0:
+                    raise ValueError(
+                        f"{type(self).__name__}: {name}={value!r} rounds to 0 in {dtype}, the dtype "
+                        f"of {getattr(variable, 'path', 'a variable')}; use at least "
+                        f"{np.finfo(dtype).smallest_subnormal:.2g} (1e-07 is the default)")
 
     def add_slot(self, name, fill=0.0):
         self._slots[name] = [np.full(v.shape, fill, dtype=v.dtype) for v in self._variables]
@@ -132,7 +168,7 @@ class Optimizer:
             if g is not None and g.shape != v.shape:
                 raise ValueError(f"{self.name}: the gradient for {getattr(v, 'path', 'a variable')} "
                                  f"has shape {g.shape}, the variable {v.shape}")
-        if self._variables is None:
+        if not self.built:
             self.build(variables)
         elif any(id(v) not in self._index for v in variables):
             raise ValueError(f"{self.name}: these variables are not the ones this optimizer was "
@@ -146,6 +182,8 @@ class Optimizer:
                 w -= w * (self.weight_decay * lr)
         for g, (_, v) in zip(grads, pairs):
             self.update_step(g, v, lr)
+        # a backward through a graph that saved these weights before the step now refuses
+        autograd.mark_changed(*(v.data for _, v in pairs))
         self.iterations += 1
 
     def _clipped(self, grads):

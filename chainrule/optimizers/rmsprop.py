@@ -8,14 +8,16 @@ class RMSprop(Optimizer):
     """Divides the gradient by a running root mean square of recent gradients::
 
         s = rho s + (1 - rho) g^2
-        centered:  a = rho a + (1 - rho) g;   step = lr g / sqrt(s - a^2 + epsilon)
+        centered:  a = rho a + (1 - rho) g;   step = lr g / sqrt(max(s - a^2, 0) + epsilon)
         otherwise:                            step = lr g / sqrt(s + epsilon)
         with momentum:  p = momentum p + step;  w -= p     else  w -= step
 
-    (epsilon inside the square root, as Keras does.)
+    (epsilon inside the square root, as Keras does. The max with 0 is not in Keras, whose
+    centered form turns the weights into nan where rounding makes s - a^2 negative.)
 
     Args:
-        learning_rate: 0.001.  rho: 0.9.  momentum: 0.0.  epsilon: 1e-7.  centered: False.
+        learning_rate: 0.001.  rho: 0.9.  momentum: 0.0.  epsilon: 1e-7 (positive, and not so
+            small that it rounds to 0 in the weights' dtype).  centered: False.
         **kwargs: the base Optimizer's.
     """
 
@@ -24,7 +26,7 @@ class RMSprop(Optimizer):
         super().__init__(learning_rate, **kwargs)
         self.rho = self.hyper(rho, "rho", "RMSprop", 0.0, 1.0)
         self.momentum = self.hyper(momentum, "momentum", "RMSprop", 0.0, 1.0)
-        self.epsilon = self.hyper(epsilon, "epsilon", "RMSprop")
+        self.epsilon = self.floor(epsilon, "epsilon")
         self.centered = bool(centered)
 
     def build(self, variables):
@@ -43,7 +45,9 @@ class RMSprop(Optimizer):
             a = self.slot("average_gradient", variable)
             a *= self.rho
             a += (1.0 - self.rho) * grad
-            denominator = s - a * a + self.epsilon
+            # NOTE: s - a^2 is a variance, never negative exactly, but a steady gradient makes it
+            # the difference of two nearly equal numbers; rounded below -epsilon, sqrt gave nan.
+            denominator = np.maximum(s - a * a, 0.0) + self.epsilon
         else:
             denominator = s + self.epsilon
         step = lr * grad / np.sqrt(denominator)

@@ -12,7 +12,9 @@ from chainrule.tensor import Tensor
 
 
 def to_array(value, name, float_dtype):
-    """``value`` as a NumPy array; floating data in the model's dtype (as Keras casts to floatx).
+    """``value`` as a NumPy array; floating and boolean data in the model's dtype (as Keras casts
+    to floatx). Integers stay integers, whose cast is the model's: its first layer casts them
+    straight to its dtype (never through float32), or reads them as ids (an Embedding).
 
     Raises:
         ValueError: for None, objects, strings or complex numbers, naming the argument.
@@ -79,9 +81,10 @@ def validation_split_at(n, validation_split):
     return split_at
 
 
-def class_weight_to_sample_weight(y, class_weight):
+def class_weight_to_sample_weight(y, class_weight, dtype=None):
     """Each sample's weight from its class (the argmax of a one-hot row, else the label, rounded);
-    classes missing from ``class_weight`` weigh 1, as in Keras."""
+    classes missing from ``class_weight`` weigh 1, as in Keras. The weights have ``dtype`` (the
+    model's; the default dtype when None)."""
     if not isinstance(class_weight, dict) or not all(
         isinstance(k, numbers.Integral) and isinstance(v, numbers.Real) for k, v in class_weight.items()
     ):
@@ -91,7 +94,7 @@ def class_weight_to_sample_weight(y, class_weight):
         labels = np.argmax(y, axis=-1)
     else:
         labels = np.round(y.reshape(len(y), -1)[:, 0]).astype(np.int64)
-    weights = np.ones(len(y), dtype=backend.default_dtype())
+    weights = np.ones(len(y), dtype=dtype or backend.default_dtype())
     for cls, weight in class_weight.items():
         weights[labels == cls] = weight
     return weights

@@ -13,6 +13,7 @@ from a callback) leaves the weights as they were after the last completed step.
 import contextlib
 import signal
 import threading
+import warnings
 
 from chainrule.autograd import no_grad
 from chainrule.backend import numpy as np
@@ -29,13 +30,20 @@ def train_step(model, x, y, sample_weight=None, guard=None):
     3. backward: ``loss.backward()`` fills ``.grad`` of every trainable weight;
     4. update: the optimizer changes the weights in place.
 
+    With no trainable weight (every layer frozen) only 1 and 2 run, as in Keras. Only the
+    targets' shape is checked here (and sparse labels where the loss reads them): ``fit`` checked
+    all of their values before the first step (call ``model.compiled.loss.check_targets`` first
+    when calling this yourself).
+
     Returns:
         ``(loss value, y_pred array)``.
     """
     compiled = model.compiled
     variables = model.trainable_weights
     y_pred = model(x, training=True)
-    loss = compiled.loss(y, y_pred, sample_weight)
+    loss = compiled.loss.compute(y, y_pred, sample_weight)
+    if not variables:
+        return float(loss.data), y_pred.data
     for variable in variables:
         variable.grad = None
     loss.backward()
@@ -50,7 +58,7 @@ def test_step(model, x, y, sample_weight=None):
     """The loss and predictions of one batch, in inference mode, without a graph."""
     with no_grad():
         y_pred = model(x, training=False)
-        loss = model.compiled.loss(y, y_pred, sample_weight)
+        loss = model.compiled.loss.compute(y, y_pred, sample_weight)
     return float(loss.data), y_pred.data
 
 
@@ -133,8 +141,22 @@ def _prepare(model, x, y, sample_weight, what, prefix=""):
         if array is not None:
             data.check_finite(array, f"{what}: {name}")
     output_shape = model.output_shape_for(x.shape)
-    model.compiled.loss.check_targets(y, output_shape, f"{what}: {prefix}y")
+    # the whole of y, once: each batch's loss then checks only its shape
+    model.compiled.loss.check_targets(y, (None,) + tuple(output_shape[1:]), f"{what}: {prefix}y")
     return x, y, sample_weight, output_shape
+
+
+def _prepare_optimizer(model, what):
+    """Builds the optimizer for the trainable weights before the first step, so a setting their
+    dtype cannot hold fails before any work; with nothing trainable, warns (as Keras does) that
+    the steps will only compute the loss and metrics."""
+    variables = model.trainable_weights
+    if not variables:
+        warnings.warn(f"{what}: {model.describe()} has no trainable weights (every layer is "
+                      f"frozen or has none); the loss and metrics are computed, nothing is "
+                      f"trained", stacklevel=4)  # the user's call of fit, through Model.fit
+    elif not model.compiled.optimizer.built:
+        model.compiled.optimizer.build(variables)
 
 
 def _take(array, index):
@@ -161,7 +183,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                              data.check_positive_int(validation_batch_size, "fit: validation_batch_size"))
     x, y, sample_weight, output_shape = _prepare(model, x, y, sample_weight, "fit")
     if class_weight is not None:
-        weights = data.class_weight_to_sample_weight(y, class_weight)
+        weights = data.class_weight_to_sample_weight(y, class_weight, model.dtype)
         sample_weight = weights if sample_weight is None else sample_weight * weights.reshape(
             (-1,) + (1,) * (sample_weight.ndim - 1))
     validation = None
@@ -176,6 +198,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         split_at = data.validation_split_at(len(x), validation_split)
         validation = (x[split_at:], y[split_at:], _take(sample_weight, slice(split_at, None)))
         x, y, sample_weight = x[:split_at], y[:split_at], _take(sample_weight, slice(None, split_at))
+    _prepare_optimizer(model, "fit")
 
     compiled = model.compiled
     train_metrics = compiled.metric_set(output_shape, y.shape)
@@ -301,8 +324,9 @@ def train_on_batch(model, x, y, sample_weight=None, class_weight=None, return_di
     _require_compiled(model, "train_on_batch")
     x, y, sample_weight, output_shape = _prepare(model, x, y, sample_weight, "train_on_batch")
     if class_weight is not None:
-        weights = data.class_weight_to_sample_weight(y, class_weight)
+        weights = data.class_weight_to_sample_weight(y, class_weight, model.dtype)
         sample_weight = weights if sample_weight is None else sample_weight * weights
+    _prepare_optimizer(model, "train_on_batch")
     metric_set = model.compiled.metric_set(output_shape, y.shape)
     with InterruptGuard() as guard:
         loss, y_pred = train_step(model, x, y, sample_weight, guard)

@@ -181,3 +181,43 @@ def test_variables_lists_step_and_slots():
     run(optimizer, steps=2)
     variables = optimizer.variables
     assert int(variables[0]) == 2 and len(variables) == 1 + 2 * len(SHAPES)
+
+
+# --- epsilon: a zero denominator would turn the weights into nan ----------------------------
+
+WITH_EPSILON = [optimizers.Adam, optimizers.AdamW, optimizers.RMSprop, optimizers.Adagrad]
+
+
+@pytest.mark.parametrize("optimizer", WITH_EPSILON)
+@pytest.mark.parametrize("epsilon", [0, 0.0, -1e-7])
+def test_an_epsilon_of_zero_is_refused(optimizer, epsilon):
+    with pytest.raises(ValueError, match=rf"{optimizer.__name__}: epsilon must be a number in "
+                                         rf"\(0.0, inf\], received {epsilon}"):
+        optimizer(epsilon=epsilon)
+
+
+@pytest.mark.parametrize("optimizer", WITH_EPSILON)
+def test_an_epsilon_that_rounds_to_zero_in_the_weights_dtype_is_refused(optimizer):
+    # 1e-50 is 0 in float32: Adam's first step on a zero gradient would be 0 / 0
+    w = Variable(np.ones(3, dtype=np.float32), name="w", path="dense/kernel")
+    opt = optimizer(epsilon=1e-50)
+    with pytest.raises(ValueError, match=rf"{optimizer.__name__}: epsilon=1e-50 rounds to 0 in "
+                                         r"float32, the dtype of dense/kernel; use at least "
+                                         r"1.4e-45 \(1e-07 is the default\)"):
+        opt.apply([np.zeros(3, dtype=np.float32)], [w])
+    np.testing.assert_array_equal(w.data, np.ones(3))
+    assert opt.iterations == 0
+    wide = Variable(np.ones(3), name="w")  # float64 holds 1e-50
+    optimizer(epsilon=1e-50).apply([np.zeros(3)], [wide])
+    assert np.isfinite(wide.data).all()
+
+
+
+def test_centered_rmsprop_survives_a_steady_gradient_in_float32():
+    # s - a^2 estimates a variance of ~0 here; rounded below -epsilon it made sqrt give nan
+    grads = (3.3 * (1 + 1e-3 * RNG.normal(size=1000))).astype(np.float32)
+    w = Variable(np.zeros(1000, dtype=np.float32), name="w")
+    optimizer = optimizers.RMSprop(0.001, centered=True)
+    for _ in range(300):
+        optimizer.apply([grads.copy()], [w])
+    assert np.isfinite(w.data).all()

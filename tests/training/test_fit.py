@@ -226,3 +226,118 @@ def test_ctrl_c_during_an_update_finishes_that_update_first():
     np.testing.assert_allclose(model.get_weights()[0], w, rtol=1e-12)
     np.testing.assert_allclose(model.get_weights()[1], b, rtol=1e-12)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+# --- hardening: dtypes, frozen models, shape messages, checks made once ---------------------
+
+
+def test_integers_reach_a_float64_model_without_passing_through_float32():
+    big = np.array([[2**24 + 1]])  # float32 would read 2**24
+    model = Sequential([Dense(1, input_shape=(1,), kernel_initializer="ones", dtype="float64")])
+    model.compile(optimizer=optimizers.SGD(0.0), loss="mse")
+    assert model.predict(big, verbose=0)[0, 0] == 2**24 + 1
+    assert model.predict_on_batch(big)[0, 0] == 2**24 + 1
+    assert model(big).data[0, 0] == 2**24 + 1
+    squared = float((2**24 + 1) ** 2)  # below 2**53: exact in float64
+    assert model.evaluate(big, np.zeros((1, 1)), verbose=0) == squared
+    assert model.test_on_batch(big, np.zeros((1, 1))) == squared
+    assert model.train_on_batch(big, np.zeros((1, 1))) == squared
+    assert model.fit(big, np.zeros((1, 1)), verbose=0).history["loss"] == [squared]
+
+
+def test_class_weights_reach_a_float64_model_at_full_precision():
+    x = RNG.normal(size=(30, 2))
+    y = (x[:, :1] > 0).astype(np.float64)
+
+    def trained(**weights):
+        model = Sequential([Dense(1, activation="sigmoid", input_shape=(2,), kernel_initializer="ones",
+                                  dtype="float64")])
+        model.compile(optimizer=optimizers.SGD(0.5), loss="binary_crossentropy")
+        model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0, **weights)
+        return model.get_weights()
+
+    for a, b in zip(trained(class_weight={0: 1.0, 1: 0.1}),
+                    trained(sample_weight=np.where(y[:, 0] > 0, 0.1, 1.0))):
+        np.testing.assert_allclose(a, b, rtol=1e-15)
+
+
+class _Began(callbacks.Callback):
+    began = False
+
+    def on_train_begin(self, logs=None):
+        self.began = True
+
+
+def test_an_epsilon_that_rounds_to_zero_in_the_weights_is_refused_before_training():
+    model = Sequential([Dense(1, input_shape=(3,))])  # float32 weights
+    model.compile(optimizer=optimizers.Adam(epsilon=1e-50), loss="mse")
+    before, began = model.get_weights(), _Began()
+    with pytest.raises(ValueError, match=r"Adam: epsilon=1e-50 rounds to 0 in float32, the dtype of "
+                                         r"dense\w*/kernel"):
+        model.fit(X, Y, verbose=0, callbacks=[began])
+    assert not began.began
+    _unchanged(model, before)
+    with pytest.raises(ValueError, match="rounds to 0 in float32"):
+        model.train_on_batch(X, Y)
+    _unchanged(model, before)
+
+
+def test_a_model_with_nothing_trainable_warns_and_trains_nothing():
+    model = linear_model(metrics=["mae"])
+    model.layers[0].trainable = False
+    before = model.get_weights()
+    with pytest.warns(UserWarning, match=r"fit: Sequential model \"\w+\" has no trainable weights.*"
+                                         r"nothing is trained"):
+        history = model.fit(X, Y, batch_size=10, epochs=2, verbose=0)
+    _unchanged(model, before)
+    assert model.optimizer.iterations == 0
+    # the loss and metrics are still computed and logged: the prediction is 0
+    assert history.history["loss"] == pytest.approx([(Y**2).mean()] * 2, rel=1e-12)
+    assert history.history["mae"] == pytest.approx([np.abs(Y).mean()] * 2, rel=1e-12)
+    with pytest.warns(UserWarning, match="train_on_batch: .* has no trainable weights"):
+        logs = model.train_on_batch(X, Y, return_dict=True)
+    assert logs["loss"] == pytest.approx((Y**2).mean(), rel=1e-12)
+    _unchanged(model, before)
+
+
+def test_frozen_layers_keep_their_weights_while_the_others_train():
+    model = Sequential([Dense(4, input_shape=(3,), dtype="float64"), Dense(1, dtype="float64")])
+    model.layers[0].trainable = False
+    model.compile(optimizer="adam", loss="mse")
+    frozen, trained = model.layers[0].get_weights(), model.layers[1].get_weights()
+    model.fit(X, Y, epochs=2, verbose=0)
+    for a, b in zip(model.layers[0].get_weights(), frozen):
+        np.testing.assert_array_equal(a, b)
+    assert not np.allclose(model.layers[1].get_weights()[0], trained[0])
+
+
+@pytest.mark.parametrize("x, detail", [
+    (np.ones((32, 28, 28)), r"\(32, 28, 28\): rank 3 instead of 2"),
+    (np.ones((32, 10)), r"\(32, 10\): axis -1 has 10, expected 784"),
+])
+def test_input_shape_errors_say_which_axis(x, detail):
+    model = Sequential([Dense(10, input_shape=(784,)), Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    with pytest.raises(ValueError, match=r"input shape \(None, 784\).*" + detail):
+        model.predict(x, verbose=0)
+    with pytest.raises(ValueError, match=detail):
+        model.fit(x, np.zeros((32, 2)), verbose=0)
+
+
+def test_input_shape_errors_name_the_layer_that_declared_it():
+    model = Sequential([Dense(10, input_shape=(784,), name="hidden"), Dense(2)], name="net")
+    with pytest.raises(ValueError, match=r'Sequential model "net": its first layer, Layer "hidden" '
+                                         r'\(Dense\), was declared with input shape \(None, 784\) but '
+                                         r'received an input of shape \(32, 28, 28\): rank 3 instead of 2'):
+        model.predict(np.ones((32, 28, 28)), verbose=0)
+
+
+def test_targets_are_checked_once_per_fit_not_per_batch(monkeypatch):
+    model = linear_model()
+    calls = []
+    check = model.loss.check_targets
+    monkeypatch.setattr(model.loss, "check_targets", lambda *args: calls.append(args) or check(*args))
+    model.fit(X, Y, batch_size=5, epochs=2, validation_split=0.2, verbose=0)
+    assert len(calls) == 1  # the whole of y, before training; validation comes from it
+    model.evaluate(X, Y, batch_size=5, verbose=0)
+    assert len(calls) == 2

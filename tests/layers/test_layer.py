@@ -1,0 +1,74 @@
+"""The Layer base class: what it does to every input (shape checks and their messages, the cast
+to the layer's dtype) whatever the layer."""
+
+import numpy as np
+import pytest
+
+from chainrule import layers
+from chainrule.models import Sequential
+from chainrule.tensor import Tensor
+
+
+@pytest.mark.parametrize("x, detail", [
+    (np.ones((2, 5, 4)), r"\(2, 5, 4\): rank 3 instead of 2"),
+    (np.ones((2, 5)), r"\(2, 5\): axis -1 has 5, expected 4"),
+])
+def test_a_declared_input_shape_is_checked_on_every_new_shape(x, detail):
+    dense = layers.Dense(3, input_shape=(4,), name="hidden")
+    dense(np.ones((2, 4)))  # built; Dense alone would take (2, 5, 4)
+    with pytest.raises(ValueError, match=r'Layer "hidden" \(Dense\) was declared with input shape '
+                                         r"\(None, 4\) but received an input of shape " + detail):
+        dense(x)
+
+
+def test_every_differing_axis_is_named():
+    lstm = layers.LSTM(2, input_shape=(100, 8), name="rnn")
+    with pytest.raises(ValueError, match=r"axis -2 has 50, expected 100; axis -1 has 7, expected 8"):
+        lstm(np.ones((2, 50, 7)))
+
+
+def test_input_spec_messages_say_what_was_received():
+    dense = layers.Dense(3, name="out")
+    dense(np.ones((2, 4)))
+    with pytest.raises(ValueError, match=r"expected axis -1 to have size 4, received 5"):
+        dense(np.ones((2, 5)))
+    with pytest.raises(ValueError, match=r"expected at least 2 axes, received 1"):
+        dense(np.ones(4))
+    with pytest.raises(ValueError, match=r"expected 3 axes, received 2"):
+        layers.LSTM(2)(np.ones((2, 5)))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: layers.Dense(1, kernel_initializer="ones", dtype="float64"),
+    lambda: Sequential([layers.Dense(1, kernel_initializer="ones", dtype="float64")]),
+    lambda: Sequential([layers.Flatten(dtype="float64"),
+                        layers.Dense(1, kernel_initializer="ones", dtype="float64")]),
+])
+def test_integers_reach_the_weights_dtype_exactly(make):
+    # through float32, 2**24 + 1 would become 2**24
+    out = make()(np.array([[2**24 + 1]]))
+    assert out.dtype == np.float64 and out.data[0, 0] == 2**24 + 1
+
+
+def test_a_model_passes_integer_ids_to_its_embedding_unchanged():
+    seen = []
+
+    class Probe(layers.Embedding):
+        def __call__(self, x, training=False):
+            seen.append(x.dtype if isinstance(x, Tensor) else np.asarray(x).dtype)
+            return super().__call__(x, training)
+
+    model = Sequential([Probe(10, 2, input_shape=(3,)), layers.Flatten(), layers.Dense(1)])
+    model.predict(np.array([[1, 2, 3]]), verbose=0)
+    assert seen == [np.dtype(np.int64)]
+
+
+def test_ids_pass_shape_layers_unrounded_to_an_embedding():
+    # a float32 Flatten must not round the id 2**24 + 1 to 2**24 on its way to the lookup
+    rows = 2**24 + 2
+    table = np.zeros((rows, 1), dtype="float32")
+    table[2**24 + 1] = 7.0
+    model = Sequential([layers.Flatten(input_shape=(1, 1)), layers.Embedding(rows, 1)])
+    model.layers[1].set_weights([table])
+    out = model.predict(np.array([[[2**24 + 1]]]), verbose=0)
+    assert out[0, 0, 0] == 7.0
