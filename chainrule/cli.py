@@ -4,11 +4,19 @@
     chainrule tutorial --list | NAME [--plots DIR]
     chainrule train mnist|imdb [--epochs N] [--batch-size N] [--seed N] [--plot PNG]
 
-A bad flag, an unknown name or a missing data file ends with status 2 and a one-line reason.
+A bad flag, an unknown name, a missing data file or a place where plots cannot be written ends
+with status 2 and a one-line reason, before any work starts. Ctrl-C ends with status 130 and one
+line; plots are written whole or not at all. A closed output pipe (``| head``) ends it quietly.
 """
 
 import argparse
+import importlib.util
+import os
 import sys
+
+from chainrule.training import progbar
+
+DEMO_PLOTS = "chainrule-demo-plots"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -22,7 +30,7 @@ def _parser():
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = commands.add_parser("demo", help="a tour of backpropagation on generated data (the default)")
-    demo.add_argument("--plots", default="chainrule-demo-plots", metavar="DIR",
+    demo.add_argument("--plots", default=DEMO_PLOTS, metavar="DIR",
                       help="where to write the plots (default: %(default)s)")
     tutorial = commands.add_parser("tutorial", help="run one of the tutorials (--list shows them)")
     tutorial.add_argument("name", nargs="?", help="the tutorial to run")
@@ -55,16 +63,32 @@ def main(argv=None):
 
         print(__version__)
         return 0
+    command = args.command or "demo"
     try:
-        if args.command == "tutorial":
-            return _tutorial(parser, args)
-        if args.command == "train":
-            return _train(args)
-        from chainrule import demo
-
-        return demo.main(plots=getattr(args, "plots", "chainrule-demo-plots"))
+        if command == "tutorial":
+            status = _tutorial(parser, args)
+        elif command == "train":
+            status = _train(args)
+        else:
+            status = _demo(getattr(args, "plots", DEMO_PLOTS))
+        sys.stdout.flush()  # here, so that a closed pipe is met inside the try
+        return status
+    except KeyboardInterrupt:
+        progbar.end_line()
+        parser.exit(130, f"chainrule {command}: interrupted\n")
+    except BrokenPipeError:  # the reader went away (| head): no one is left to tell
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # for the flush at exit
+        return 141  # 128 + SIGPIPE, as a shell reports a command a closed pipe ended
     except (OSError, ValueError, ImportError) as error:  # missing data, no matplotlib, bad values
-        parser.exit(2, f"chainrule {args.command or 'demo'}: {error}\n")
+        parser.exit(2, f"chainrule {command}: {error}\n")
+
+
+def _demo(plots):
+    from chainrule import demo, plotting
+
+    if importlib.util.find_spec("matplotlib") is not None:  # without it, the tour draws nothing
+        plotting.check_folder(plots)
+    return demo.main(plots=plots)
 
 
 def _tutorial(parser, args):
@@ -76,7 +100,9 @@ def _tutorial(parser, args):
         return 0
     run = tutorials.get(args.name)
     if args.plots and tutorials.takes_plots(run):
-        run(plots=args.plots)
+        from chainrule import plotting
+
+        run(plots=plotting.check_folder(args.plots))
     else:
         run()
     return 0
@@ -85,6 +111,10 @@ def _tutorial(parser, args):
 def _train(args):
     from chainrule.tutorials import keras_programs
 
+    if args.plot:
+        from chainrule import plotting
+
+        plotting.check_path(args.plot)  # before the data are loaded, not after the training
     defaults = {"mnist": (10, 128), "imdb": (5, 32)}[args.model]
     program = getattr(keras_programs, args.model)
     program(epochs=args.epochs or defaults[0], batch_size=args.batch_size or defaults[1], seed=args.seed,

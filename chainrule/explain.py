@@ -9,11 +9,15 @@ gradients it receives are shown being summed. Small values are printed whole; la
 shape, norm and first entries; after ``max_nodes`` nodes the rest is summarized, so a big model
 gives a readable page, not a flood.
 
-Name tensors (``w.name = "w5"``) to see the derivation in your own symbols; unnamed intermediate
-results are called t1, t2, ... in the order they were made.
+Name tensors (``w.name = "w5"``) to see the derivation in your own symbols; an unnamed loss is
+called loss, unnamed intermediate results t1, t2, ... in the order they were made, and unnamed
+leaves leaf1, leaf2, ... A leaf's ``.grad`` accumulates: when it already held a value, the
+gradient shown is this backward's, followed by the value it was added to and the new total.
 """
 
 import collections
+import inspect
+import re
 
 from chainrule import autograd
 from chainrule.backend import numpy as np
@@ -31,22 +35,58 @@ def _format(array):
     return f"<{array.shape}, norm {float(np.linalg.norm(array)):.4g}: {first}, ...>"
 
 
+def _clean(text):
+    """One line: whitespace collapsed, reST quotes and a closing full stop or colon dropped."""
+    text = " ".join(text.replace("``", "").replace("NOTE: ", "").split())
+    return text.rstrip(".:;, ")
+
+
 def _rules(fn):
-    """The per-input derivative rules from a primitive's docstring ``z = ...;  dz/dx = ..., dz/dy = ...``."""
-    doc = (type(fn).__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
-    if ";" not in doc:
-        return None, []
-    definition, rule = doc.split(";", 1)
-    rule = " ".join(rule.split())
-    parts, current = [], ""
-    for piece in rule.split(", "):
-        if piece.startswith("dz/d") and current:
-            parts.append(current)
-            current = piece
-        else:
-            current = f"{current}, {piece}" if current else piece
-    parts.append(current)
-    return " ".join(definition.split()), parts
+    """The definition and the per-input derivative rules of a primitive, from its docstring.
+
+    The docstring opens with ``z = ...;  dz/dx = ..., dz/dy = ...`` (lines may wrap), or with a
+    sentence ending in ":" and then an indented block of such formulas. A docstring without
+    ``dz/d...`` rules (the recurrent primitives give their backward as steps) yields its first
+    paragraph as the definition and no rules.
+
+    Returns:
+        ``(definition, {input name: rule})``, the rule keyed by the name after ``dz/d``.
+    """
+    paragraphs = inspect.cleandoc(type(fn).__doc__ or "").split("\n\n")
+    text = paragraphs[0]
+    if text.endswith(":") and len(paragraphs) > 1:
+        text = paragraphs[1]
+    # clauses end at ";" and at a line break before a rule; a rule ends at ", dz/d" (the next rule)
+    pieces = [piece for clause in re.split(r";|\n(?=\s*dz/d)", text)
+              for piece in re.split(r",\s*(?=dz/d)", clause) if piece.strip()]
+    rules = {}
+    for piece in pieces:
+        match = re.match(r"\s*dz/d(\w+)", piece)
+        if match:
+            rules[match.group(1)] = _clean(piece)
+    if not rules:
+        return _clean(paragraphs[0]), {}
+    definition = "; ".join(_clean(piece) for piece in pieces if not re.match(r"\s*dz/d", piece))
+    return definition, rules
+
+
+def _rule_for(fn, index):
+    """The rule for input ``index`` of ``fn``: the one that names its parameter of ``forward``
+    (``dz/dy``; ``dz/dp_j`` for ``p``), else the only rule when ``forward`` takes ``*arrays``."""
+    _, rules = _rules(fn)
+    if not rules:
+        return None
+    parameters = list(inspect.signature(type(fn).forward).parameters.values())[1:]  # after ctx
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if index < len(positional):
+        name = positional[index].name
+        for rule_name, rule in rules.items():
+            if rule_name == name or rule_name.startswith(name + "_"):
+                return rule
+        return None
+    if len(rules) == 1 and any(p.kind == p.VAR_POSITIONAL for p in parameters):
+        return next(iter(rules.values()))  # dz/dx_i of a primitive of any number of inputs
+    return None
 
 
 class _Tracer:
@@ -57,11 +97,12 @@ class _Tracer:
         self.max_nodes = max_nodes
         self.printed = 0
         self.skipped = collections.Counter()
-        self.names = {}  # id(tensor) -> name
+        self.root_name = root.name or "loss"
+        self.names = {id(root): self.root_name}  # id(tensor) -> name
         self.producers = {}  # node -> the tensor it made
         self.received = collections.defaultdict(list)  # id(tensor) -> [(from, gradient)]
         self.leaves = []
-        self.root_name = root.name or "loss"
+        self.held = {}  # id(leaf) -> a copy of the .grad it held before this backward, or None
         if root._ctx is not None:
             self.producers[root._ctx] = root
             nodes = list(reversed(autograd._topological_order(root._ctx)))  # oldest first
@@ -73,22 +114,22 @@ class _Tracer:
                         self.producers.setdefault(tensor._ctx, tensor)
                     elif tensor.requires_grad and all(t is not tensor for t in self.leaves):
                         self.leaves.append(tensor)
-            counter = 0
-            for node in nodes:  # unnamed results are numbered in the order they were made
-                made = self.producers.get(node)
-                if made is not None and made.name is None and made is not root:
-                    counter += 1
-                    self.names[id(made)] = f"t{counter}"
+                        self.held[id(tensor)] = None if tensor.grad is None else np.array(tensor.grad)
+            results = [self.producers.get(node) for node in nodes]
+            # unnamed results are numbered in the order they were made, unnamed leaves in the order met
+            for prefix, tensors in (("t", [t for t in results if t is not None and t is not root]),
+                                    ("leaf", self.leaves)):
+                unnamed = [t for t in tensors if not t.name]
+                self.names.update({id(t): f"{prefix}{i}" for i, t in enumerate(unnamed, start=1)})
 
     def _name(self, tensor):
-        if tensor.name:
-            return tensor.name
-        return self.names.get(id(tensor), "?")
-
-    def _input_name(self, tensor):
-        if not hasattr(tensor, "_data"):
+        if not hasattr(tensor, "_data"):  # a Python number: its value is not kept in the graph
             return "constant"
-        return self._name(tensor)
+        if tensor.name:  # a layer's weight by its path, "dense/kernel", since layers share names
+            return getattr(tensor, "path", None) or tensor.name
+        if id(tensor) in self.names:
+            return self.names[id(tensor)]
+        return _format(tensor._data) if tensor._data.size == 1 else "constant"
 
     def __call__(self, node, grad, input_grads):
         output = self.producers.get(node)
@@ -103,17 +144,16 @@ class _Tracer:
             terms = " + ".join(_format(g) for _, g in contributions)
             self.print(f"  {name} feeds {len(contributions)} operations, so its gradient is the sum: "
                        f"{terms} = {_format(grad)}")
-        definition, rules = _rules(node)
-        inputs = ", ".join(self._input_name(t) for t in node.inputs)
+        definition, _ = _rules(node)
+        inputs = ", ".join(self._name(t) for t in node.inputs)
         self.print(f"[{self.printed}] {name} = {node.name}({inputs})" + (f"    {definition}" if definition else ""))
         self.print(f"      upstream d{self.root_name}/d{name} = {_format(grad)}")
         for i, (tensor, input_grad) in enumerate(zip(node.inputs, input_grads)):
             if input_grad is None or not getattr(tensor, "requires_grad", False):
                 continue
-            rule = rules[i] if len(rules) == len(node.inputs) else (rules[0] if rules else "")
             local = self._local(grad, input_grad)
             product = f"{_format(grad)} x {local} = " if local is not None else ""
-            self.print(f"      {rule or 'local derivative'}:  d{self.root_name}/d{self._input_name(tensor)} "
+            self.print(f"      {_rule_for(node, i) or 'local derivative'}:  d{self.root_name}/d{self._name(tensor)} "
                        f"= {product}{_format(input_grad)}")
         self._record(node, name, input_grads)
 
@@ -136,12 +176,20 @@ class _Tracer:
         if self.leaves:
             self.print("gradients of the leaves:")
             for leaf in self.leaves:
+                name = self._name(leaf)
                 parts = self.received.get(id(leaf), [])
                 sum_text = ""
                 if len(parts) > 1:
                     sum_text = " + ".join(_format(g) for _, g in parts) + " = "
-                self.print(f"  d{self.root_name}/d{self._name(leaf)} = {sum_text}"
-                           f"{_format(leaf.grad) if leaf.grad is not None else 'None'}")
+                held = self.held[id(leaf)]
+                if leaf.grad is None:
+                    self.print(f"  d{self.root_name}/d{name} = None")
+                elif held is None:
+                    self.print(f"  d{self.root_name}/d{name} = {sum_text}{_format(leaf.grad)}")
+                else:  # .grad accumulates: show this backward's share, then what it was added to
+                    self.print(f"  d{self.root_name}/d{name} = {sum_text}{_format(leaf.grad - held)}; "
+                               f"{name}.grad held {_format(held)} before this backward, so it is now "
+                               f"{_format(leaf.grad)}")
 
 
 def explain(loss, max_nodes=40, print=print):

@@ -1,10 +1,14 @@
 """explain: the backward pass printed as a derivation; the classic worked example's numbers."""
 
+import importlib
+
 import numpy as np
 import pytest
 
 import chainrule as cr
 from chainrule.tutorials import worked_example
+
+explain_module = importlib.import_module("chainrule.explain")  # cr.explain is the function
 
 
 def test_worked_example_golden_numbers():
@@ -62,3 +66,95 @@ def test_backward_explain_flag_and_errors():
     assert w.grad.item() == 6.0
     with pytest.raises(ValueError, match=r"single-element loss, received shape \(2,\)"):
         cr.explain(cr.tensor([1.0, 2.0], requires_grad=True) * 2.0)
+
+
+def _primitives():
+    from chainrule.autograd import Function
+
+    found, todo = set(), [Function]
+    while todo:
+        for cls in todo.pop().__subclasses__():
+            if cls not in found:
+                found.add(cls)
+                todo.append(cls)
+    # the library's own; test modules may define primitives of their own
+    return sorted((cls for cls in found if cls.__module__.startswith("chainrule.")), key=lambda cls: cls.__name__)
+
+
+def _balanced(text):
+    depth = 0
+    for char in text:
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+@pytest.mark.parametrize("primitive", _primitives(), ids=lambda cls: cls.__name__)
+def test_every_primitive_rule_prints_cleanly(primitive):
+    definition, rules = explain_module._rules(primitive.__new__(primitive))
+    assert definition and _balanced(definition) and "``" not in definition and "  " not in definition
+    assert definition == definition.strip() and definition[-1] not in ".,;:" and "NOTE:" not in definition
+    for name, rule in rules.items():
+        assert rule.startswith(f"dz/d{name}") and _balanced(rule), rule
+        assert rule[-1] not in ".,;:" and "``" not in rule and "NOTE:" not in rule, rule
+        assert ";" not in rule and "  " not in rule and rule == rule.strip(), rule
+
+
+def test_rules_go_to_the_input_they_name():
+    from chainrule.ops import elementwise, linalg, movement, nn, recurrent
+
+    def rule(primitive, index):
+        return explain_module._rule_for(primitive.__new__(primitive), index)
+
+    assert rule(linalg.MatMul, 0) == "dz/dx = grad @ y^T"
+    assert rule(linalg.MatMul, 1) == "dz/dy = x^T @ grad"
+    assert rule(linalg.Linear, 2) == "dz/db = grad summed over all axes but the last"
+    assert rule(elementwise.Where, 2) == "dz/dy = [not condition]"  # inputs: condition, x, y
+    assert rule(movement.Embedding, 0).startswith("dz/dw = ")
+    assert rule(movement.Concatenate, 3).startswith("dz/dx_i = ")
+    assert rule(nn.CategoricalCrossEntropy, 0).startswith("dz/dp_j = (sum_k y_k m_k - y_j m_j / q_j) / S")
+    assert rule(nn.CategoricalCrossEntropy, 1) == "dz/dy = -log q"
+    assert rule(nn.SigmoidCrossEntropy, 1) == "dz/dy = -x"
+    assert rule(elementwise.Relu, 0) == "dz/dx = 1 if x > 0 else 0 (relu'(0) := 0, as in PyTorch)"
+    assert rule(recurrent.LSTMSequence, 1) is None  # its docstring gives the backward as steps
+
+
+def test_names_results_and_leaves_and_shows_this_backwards_share():
+    x = cr.tensor(np.ones((2, 3)), requires_grad=True)  # unnamed
+    w = cr.tensor(np.ones((3, 1)), requires_grad=True)
+    w.name = "w"
+    w.grad = np.full((3, 1), 10.0)  # left over from an earlier backward
+    lines = []
+    cr.explain((x @ w * 2.0).sum(), print=lines.append)
+    text = "\n".join(lines)
+    assert "?" not in text
+    assert lines[1].startswith("[1] loss = Sum(t2)")
+    assert "[3] t1 = MatMul(leaf1, w)" in text
+    assert "      dz/dy = x^T @ grad:  dloss/dw = [4, 4, 4]" in text
+    assert "  dloss/dleaf1 = [2, 2, 2, 2, 2, 2]" in text
+    assert lines[-1] == ("  dloss/dw = [4, 4, 4]; w.grad held [10, 10, 10] before this backward, "
+                         "so it is now [14, 14, 14]")
+    np.testing.assert_array_equal(w.grad.ravel(), [14.0, 14.0, 14.0])
+
+
+def test_a_summed_leaf_gradient_shows_this_backwards_terms():
+    w = cr.tensor(3.0, dtype="float64", requires_grad=True)
+    w.name = "w"
+    w.grad = np.array(100.0)
+    lines = []
+    cr.explain(w * 2.0 + w * 5.0, print=lines.append)
+    assert lines[-1] == "  dloss/dw = 5 + 2 = 7; w.grad held 100 before this backward, so it is now 107"
+
+
+def test_layer_weights_are_named_by_their_path():
+    from chainrule.layers import Dense
+    from chainrule.models import Sequential
+
+    model = Sequential([Dense(2, input_shape=(3,)), Dense(1)])
+    lines = []
+    cr.explain(cr.mean(model(np.ones((1, 3))) ** 2), print=lines.append)
+    leaves = lines[lines.index("gradients of the leaves:") + 1:]
+    first, second = (layer.name for layer in model.layers)  # dense, dense_1 in a fresh session
+    assert [line.split(" = ")[0] for line in leaves] == [
+        f"  dloss/d{first}/kernel", f"  dloss/d{first}/bias", f"  dloss/d{second}/kernel", f"  dloss/d{second}/bias"]

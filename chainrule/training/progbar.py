@@ -1,7 +1,11 @@
 """The progress bar of fit, evaluate and predict, in Keras's format."""
 
+import os
 import sys
 import time
+
+# the stream whose last frame has no newline yet (a bar redrawn in place, interrupted mid-epoch)
+_open_line = None
 
 
 def _format_duration(seconds):
@@ -20,6 +24,27 @@ def _format_per_step(seconds):
     return f"{seconds * 1e6:.0f}us/step"
 
 
+def _columns(stream):
+    """The width of the terminal behind ``stream`` (``COLUMNS`` first, as ``shutil`` does)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):  # not a file, or not a terminal
+        return 80
+
+
+def end_line():
+    """Ends a frame left without its newline (training interrupted mid-epoch), so that what is
+    printed next starts on a line of its own."""
+    global _open_line
+    if _open_line is not None:
+        _open_line.write("\n")
+        _open_line.flush()
+        _open_line = None
+
+
 def format_logs(values):
     """``name: value`` pairs; names with a "/" (per-layer diagnostics) are kept out of the line."""
     return " - ".join(f"{name}: {value:.4f}" for name, value in values.items() if "/" not in name)
@@ -33,6 +58,12 @@ class Progbar:
         verbose: 1 redraws the line in place (a TTY) or prints it at the end; 2 prints one line
             at the end.
         stream: where to write (sys.stdout).
+
+    In place means ``\r`` and the new frame, padded with spaces to the previous frame's length so
+    that a shorter frame (a shrinking ETA) leaves nothing of the last one behind, as Keras pads
+    (spaces rather than the ``ESC [K`` erase code, which not every console that shows ``\r``
+    understands). Frames before the last are cut to the terminal's width: a frame that wrapped
+    would leave its first rows on screen at every redraw.
     """
 
     WIDTH = 20
@@ -44,6 +75,7 @@ class Progbar:
         self.start = time.perf_counter()
         self.dynamic = verbose == 1 and hasattr(self.stream, "isatty") and self.stream.isatty()
         self._last_draw = 0.0
+        self._previous_width = 0
 
     def update(self, current, values=None, finalize=False):
         now = time.perf_counter()
@@ -71,7 +103,16 @@ class Progbar:
         if values:
             line += " - " + format_logs(values)
         if self.dynamic:
-            self.stream.write("\r" + line + ("\n" if finalize else ""))
+            self._redraw(line, finalize)
         else:
             self.stream.write(line + "\n")
         self.stream.flush()
+
+    def _redraw(self, line, finalize):
+        global _open_line
+        if not finalize:
+            line = line[:_columns(self.stream) - 1]  # the last column would wrap on some terminals
+        padding = " " * max(self._previous_width - len(line), 0)
+        self._previous_width = len(line)
+        self.stream.write("\r" + line + padding + ("\n" if finalize else ""))
+        _open_line = None if finalize else self.stream
