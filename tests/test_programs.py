@@ -23,6 +23,9 @@ def programs(monkeypatch):
     cr.utils.set_random_seed(0)
 
 
+pytestmark = pytest.mark.slow  # about 20 s and 3 minutes: README, Tests
+
+
 def test_mnist_program_reaches_97_percent(programs, tmp_path):
     plot = tmp_path / "mnist.png"
     loss, accuracy, history = keras_programs.mnist(epochs=10, verbose=0, plot=plot, print=lambda line: None)
