@@ -44,9 +44,10 @@ def float_dtype(dtype, where):
     """Resolves ``dtype`` to float32 or float64, or raises a ValueError naming ``where``."""
     try:
         resolved = xp.dtype(dtype)
-    except TypeError:
+    except (TypeError, ValueError):
         resolved = None
-    if resolved not in FLOAT_DTYPES:
+    # NOTE: `is None` first: NumPy compares None equal to float64 (np.dtype(None) is float64)
+    if resolved is None or resolved not in FLOAT_DTYPES:
         raise ValueError(f"{where}: expected dtype float32 or float64, received {dtype!r}")
     return resolved
 

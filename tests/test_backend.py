@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import chainrule as cr
 from chainrule import backend
 
 
@@ -35,3 +36,13 @@ def test_exp_nonpositive_gives_exact_zeros_without_underflow(dtype):
     expected = np.exp(x.astype(np.float64))
     expected[expected < np.finfo(dtype).tiny] = 0.0
     np.testing.assert_allclose(got, expected.astype(dtype), rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad", ["banana", {"a": 1}, "int32", "float16", [("x", "f4")]])
+def test_a_dtype_that_is_no_float_dtype_is_refused(bad):
+    # an unparseable name came back as None, which NumPy compares equal to float64: accepted
+    with pytest.raises(ValueError, match="expected dtype float32 or float64"):
+        backend.float_dtype(bad, "here")
+    with pytest.raises(ValueError, match="set_default_dtype"):
+        cr.set_default_dtype(bad)
+    assert cr.default_dtype() == np.float32

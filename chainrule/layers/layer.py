@@ -64,7 +64,8 @@ def shape_tuple(shape, where):
         dims = tuple(shape)
     except TypeError:
         dims = None
-    if dims is None or not all(d is None or (isinstance(d, int) and d >= 0) for d in dims):
+    if dims is None or not all(
+            d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0) for d in dims):
         raise ValueError(f"{where}: expected a shape (a tuple of non-negative ints or None), "
                          f"received {shape!r}")
     return dims

@@ -29,9 +29,12 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
+        if not isinstance(target_shape, (list, tuple)):
+            raise ValueError(f"Reshape: target_shape must be a tuple of positive ints (and at most "
+                             f"one -1), received {target_shape!r}")
         target_shape = tuple(target_shape)
         if sum(d == -1 for d in target_shape) > 1 or not all(
-            isinstance(d, int) and (d > 0 or d == -1) for d in target_shape
+            isinstance(d, int) and not isinstance(d, bool) and (d > 0 or d == -1) for d in target_shape
         ):
             raise ValueError(f"Reshape: target_shape must hold positive ints and at most one -1, "
                              f"received {target_shape}")

@@ -35,8 +35,8 @@ class Optimizer:
             raise TypeError(f"{where}: unknown keyword arguments {sorted(unknown)}")
         for arg, value in (("weight_decay", weight_decay), ("clipnorm", clipnorm),
                            ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)):
-            if value is not None and (not _is_number(value) or value < 0):
-                raise ValueError(f"{where}: {arg} must be None or a non-negative number, "
+            if value is not None and (not _is_finite(value) or value < 0):
+                raise ValueError(f"{where}: {arg} must be None or a finite non-negative number, "
                                  f"received {value!r}")
         if clipnorm is not None and global_clipnorm is not None:
             raise ValueError(f"{where}: set at most one of clipnorm and global_clipnorm, "
@@ -54,11 +54,11 @@ class Optimizer:
     @staticmethod
     def hyper(value, name, where, low=0.0, high=math.inf, low_open=False, high_open=False):
         """``value`` as a float after checking it lies in the given interval."""
-        ok = _is_number(value) and (value > low if low_open else value >= low) and (
+        ok = _is_finite(value) and (value > low if low_open else value >= low) and (
             value < high if high_open else value <= high)
         if not ok:
-            interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-            raise ValueError(f"{where}: {name} must be a number in {interval}, received {value!r}")
+            interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open or high == math.inf else ']'}"
+            raise ValueError(f"{where}: {name} must be a finite number in {interval}, received {value!r}")
         return float(value)
 
     def floor(self, value, name):
@@ -74,19 +74,25 @@ class Optimizer:
     def _check_learning_rate(self, value):
         if isinstance(value, LearningRateSchedule) or (callable(value) and not _is_number(value)):
             return
-        if not _is_number(value) or value < 0:
-            raise ValueError(f"{type(self).__name__}: learning_rate must be a non-negative number, "
-                             f"a schedule or a callable, received {value!r}")
+        if not _is_finite(value) or value < 0:
+            raise ValueError(f"{type(self).__name__}: learning_rate must be a finite non-negative "
+                             f"number, a schedule or a callable, received {value!r}")
 
     @property
     def learning_rate(self):
         """The learning rate of the next step (a schedule is evaluated at ``iterations``)."""
         value = self._learning_rate
         if isinstance(value, LearningRateSchedule):
-            return float(value(self.iterations))
-        if callable(value):
-            return float(value())
-        return float(value)
+            value = float(value(self.iterations))
+        elif callable(value):
+            value = float(value())
+        else:
+            return float(value)  # checked when it was set
+        if not math.isfinite(value) or value < 0:  # checked before any weight changes
+            raise ValueError(f"{type(self).__name__}: the learning rate of step {self.iterations} "
+                             f"is {value}, from {self._learning_rate!r}; expected a finite "
+                             f"non-negative number")
+        return value
 
     @learning_rate.setter
     def learning_rate(self, value):
@@ -214,6 +220,11 @@ class Optimizer:
 
 def _is_number(value):
     return isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+
+
+def _is_finite(value):
+    """A real number that is neither nan nor infinite: a hyper-parameter that keeps weights finite."""
+    return _is_number(value) and math.isfinite(value)
 
 
 def _norm(g):

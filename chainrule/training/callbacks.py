@@ -101,14 +101,17 @@ class ProgbarLogger(Callback):
         if self.params.get("verbose") == 1:
             self._stream().write(f"Epoch {epoch + 1}/{self.params['epochs']}\n")
         self.bar = Progbar(self.params.get("steps"), self.params.get("verbose", 1), self._stream())
+        self.seen = 0
 
     def on_train_batch_end(self, batch, logs=None):
+        self.seen = batch + 1
         self.bar.update(batch + 1, logs)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.params.get("verbose") == 2:
             self._stream().write(f"Epoch {epoch + 1}/{self.params['epochs']}\n")
-        self.bar.update(self.params.get("steps"), logs, finalize=True)
+        # the steps that ran: fewer than planned when a callback stopped the epoch (TerminateOnNaN)
+        self.bar.update(self.seen, logs, finalize=True)
 
 
 def _monitor_op(mode, monitor, where):

@@ -72,3 +72,15 @@ def test_ids_pass_shape_layers_unrounded_to_an_embedding():
     model.layers[1].set_weights([table])
     out = model.predict(np.array([[[2**24 + 1]]]), verbose=0)
     assert out[0, 0, 0] == 7.0
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: layers.Dense(2, input_shape=(True,)), r"input_shape: expected a shape .*\(True,\)"),
+    (lambda: layers.Embedding(5, 2, input_length=False), r"expected a shape .*\(False,\)"),
+    (lambda: layers.Reshape(None), r"target_shape must be a tuple .*received None"),
+    (lambda: layers.Reshape((2, True)), r"target_shape must hold positive ints"),
+    (lambda: layers.Dense(2, dtype={"a": 1}), r"expected dtype float32 or float64, received \{'a': 1\}"),
+])
+def test_configuration_values_of_the_wrong_type_are_refused_by_name(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

@@ -158,9 +158,9 @@ def test_clipping():
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda: optimizers.Adam(beta_1=1.0), r"beta_1 must be a number in \[0.0, 1.0\), received 1.0"),
+    (lambda: optimizers.Adam(beta_1=1.0), r"beta_1 must be a finite number in \[0.0, 1.0\), received 1.0"),
     (lambda: optimizers.SGD(momentum=-0.1), "momentum"),
-    (lambda: optimizers.SGD(learning_rate=-1), "learning_rate must be a non-negative number"),
+    (lambda: optimizers.SGD(learning_rate=-1), "learning_rate must be a finite non-negative number"),
     (lambda: optimizers.SGD(clipnorm=1, global_clipnorm=1), "at most one of clipnorm and global_clipnorm"),
     (lambda: optimizers.get("adamax"), "unknown optimizer 'adamax'.*'adam'"),
 ])
@@ -191,8 +191,8 @@ WITH_EPSILON = [optimizers.Adam, optimizers.AdamW, optimizers.RMSprop, optimizer
 @pytest.mark.parametrize("optimizer", WITH_EPSILON)
 @pytest.mark.parametrize("epsilon", [0, 0.0, -1e-7])
 def test_an_epsilon_of_zero_is_refused(optimizer, epsilon):
-    with pytest.raises(ValueError, match=rf"{optimizer.__name__}: epsilon must be a number in "
-                                         rf"\(0.0, inf\], received {epsilon}"):
+    with pytest.raises(ValueError, match=rf"{optimizer.__name__}: epsilon must be a finite number in "
+                                         rf"\(0.0, inf\), received {epsilon}"):
         optimizer(epsilon=epsilon)
 
 
@@ -221,3 +221,23 @@ def test_centered_rmsprop_survives_a_steady_gradient_in_float32():
     for _ in range(300):
         optimizer.apply([grads.copy()], [w])
     assert np.isfinite(w.data).all()
+
+
+@pytest.mark.parametrize("make", [
+    lambda bad: optimizers.SGD(learning_rate=bad), lambda bad: optimizers.SGD(clipnorm=bad),
+    lambda bad: optimizers.SGD(weight_decay=bad), lambda bad: optimizers.Adam(epsilon=bad),
+    lambda bad: optimizers.RMSprop(rho=bad), lambda bad: optimizers.Adagrad(clipvalue=bad),
+])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_hyper_parameters_that_are_not_finite_are_refused(make, bad):
+    # nan and inf passed the range checks (nan < 0 is False) and turned the weights into nan
+    with pytest.raises(ValueError, match="finite"):
+        make(bad)
+
+
+def test_a_schedule_that_gives_nan_stops_before_any_weight_changes():
+    w = Variable(np.array([1.0, 2.0], dtype="float32"), name="w")
+    optimizer = optimizers.SGD(learning_rate=lambda: float("nan"))
+    with pytest.raises(ValueError, match=r"learning rate of step 0 is nan"):
+        optimizer.apply([np.ones(2, dtype="float32")], [w])
+    np.testing.assert_array_equal(w.data, [1.0, 2.0])

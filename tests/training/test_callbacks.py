@@ -129,3 +129,15 @@ def test_history_is_returned_and_kept():
     history = model.fit(X, Y, epochs=2, verbose=0)
     assert model.history is history and history.epoch == [0, 1] and len(history.history["loss"]) == 2
     assert history.history["loss"][1] < history.history["loss"][0]
+
+
+def test_the_progress_line_of_an_epoch_stopped_early_shows_the_steps_that_ran():
+    import io
+
+    model = _model()
+    model.layers[0].kernel.data[0, 0] = np.nan  # the first batch's loss is nan
+    stream = io.StringIO()
+    model.fit(X, X[:, :1], batch_size=10, epochs=3, verbose=2,
+              callbacks=[callbacks.TerminateOnNaN(), callbacks.ProgbarLogger(stream)])
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "Epoch 1/3" and lines[1].startswith("1/4 ") and len(lines) == 2, lines
