@@ -183,6 +183,7 @@ def plot_history(history, metrics=None, path=None, title=None):
                                      if math.isfinite(value)):
             axis.set_yscale("log")
         axis.set_xlabel("epoch")
+        axis.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole: no 1.5
         axis.set_ylabel(name)
         axis.legend()
         axis.grid(alpha=0.3)
