@@ -102,17 +102,18 @@ def mark_changed(*arrays):
     Everything that writes into a tensor's array after it may have been recorded (the in-place
     operators, ``Variable.assign``, an optimizer step) calls this once per write.
     """
-    stamp = _stamp()
     memory = _Changes.memory
-    for array in arrays:
-        owner = array if array.base is None else _owner(array)
-        key = id(owner)
-        entry = memory.get(key)
-        if entry is None:
-            entry = memory[key] = [0, 0]
-            weakref.finalize(owner, memory.pop, key, None)
-        entry[0] = stamp
-        entry[1] += 1
+    with _Changes.lock:  # the stamps of one memory only grow, whatever the threads do
+        stamp = _Changes.last = next_sequence_number()
+        for array in arrays:
+            owner = array if array.base is None else _owner(array)
+            key = id(owner)
+            entry = memory.get(key)
+            if entry is None:
+                entry = memory[key] = [0, 0]
+                weakref.finalize(owner, memory.pop, key, None)
+            entry[0] = stamp
+            entry[1] += 1
 
 
 def version(array):

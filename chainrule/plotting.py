@@ -101,7 +101,7 @@ def _save(figure, path):
     if os.path.exists(path) and not os.path.isfile(path):  # /dev/stdout, a pipe: not replaceable
         figure.savefig(path, format=extension, dpi=100)
         return
-    with atomic_write(os.path.realpath(path)) as out:  # through a symbolic link, to its file
+    with atomic_write(path) as out:
         figure.savefig(out, format=extension, dpi=100)
 
 

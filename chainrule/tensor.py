@@ -549,10 +549,13 @@ def _assign(x, value, out, casting):
 
 
 def _filled(x, value):
-    """``x``'s shape filled with ``value``, recorded as a function of ``x`` with gradient 0."""
-    value = value._data if isinstance(value, Tensor) else value
-    keep = xp.zeros(x.shape, dtype=bool)
-    return where(keep, x, Tensor(xp.full(x.shape, value, dtype=x._data.dtype)))
+    """``x``'s shape filled with ``value``, recorded as a function of ``x`` (gradient 0) and of
+    ``value`` when it is a tensor (the gradient summed over the entries it fills)."""
+    if isinstance(value, Tensor):
+        fill = broadcast_to(value.astype(x._data.dtype), x.shape)
+    else:
+        fill = Tensor(xp.full(x.shape, value, dtype=x._data.dtype))
+    return where(xp.zeros(x.shape, dtype=bool), x, fill)
 
 
 def _in_place(x, other, ufunc, operation, symbol):
@@ -589,7 +592,7 @@ def _in_place(x, other, ufunc, operation, symbol):
             ufunc(x._data, value, out=x._data, casting="same_kind")
         except TypeError:
             raise TypeError(_cast_message(symbol, x, value, ufunc)) from None
-        except ValueError as error:  # a value the dtype cannot hold: fill_(nan) on integers
+        except (ValueError, OverflowError) as error:  # a value the dtype cannot hold: nan, 1000 in int8
             raise ValueError(f"{symbol}: {error}") from None
         autograd.mark_changed(x._data)
         return x

@@ -257,3 +257,31 @@ def test_set_weights_and_load_weights_are_in_place_changes_for_backward(tmp_path
     model.load_weights(tmp_path / "w.chainrule")
     with pytest.raises(RuntimeError, match="in-place"):
         loss.backward()
+
+
+def test_fill_with_a_tensor_passes_its_gradient():
+    w = cr.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    x = w * 1.0
+    x.fill_(w[0])
+    (x * cr.tensor([3.0, 4.0], dtype="float64")).sum().backward()
+    np.testing.assert_array_equal(w.grad, [7.0, 0.0])  # both entries hold w[0]; x's own: 0
+
+
+@pytest.mark.parametrize("read", [lambda w, i: cr.embedding(w, i), lambda w, i: w[i]],
+                         ids=["embedding", "getitem"])
+def test_an_index_changed_in_place_after_it_was_read_leaves_the_gradient_where_it_was_read(read):
+    w = cr.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    index = cr.tensor(np.array([0, 0]))
+    y = read(w, index)
+    index += 2
+    y.sum().backward()
+    np.testing.assert_array_equal(w.grad, [[2.0, 2.0], [0.0, 0.0], [0.0, 0.0]])
+
+
+def test_a_value_the_dtype_cannot_hold_is_a_value_error_naming_the_operator():
+    small = cr.tensor(np.array([1], dtype=np.int8))
+    with pytest.raises(ValueError, match=r"\+=: .*1000"):
+        small += 1000
+    with pytest.raises(ValueError, match="fill_: "):
+        small.fill_(np.nan)
+    assert small.data[0] == 1

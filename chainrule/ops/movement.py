@@ -41,7 +41,11 @@ class GetItem(Function):
 
     def forward(ctx, x, index):
         ctx.input_shape = x.shape
-        ctx.index = index
+        # NOTE: index arrays are copied: changed in place later, they would send the gradient
+        # to the entries they name then, not to those that were read
+        parts = index if isinstance(index, tuple) else (index,)
+        copied = tuple(p.copy() if isinstance(p, xp.ndarray) else p for p in parts)
+        ctx.index = copied if isinstance(index, tuple) else copied[0]
         return x[index]
 
     def backward(ctx, grad):
@@ -70,7 +74,7 @@ class Embedding(Function):
 
     def forward(ctx, w, indices):
         ctx.input_shape = w.shape
-        ctx.indices = indices
+        ctx.indices = indices.copy()  # NOTE: as GetItem's: a later in-place change must not move the gradient
         return w[indices]  # (*indices.shape, dim)
 
     def backward(ctx, grad):

@@ -44,13 +44,14 @@ _HOST = _host_tag()
 @contextlib.contextmanager
 def atomic_write(path):
     """Yields a binary file open on a new temporary file beside ``path``; when the block ends
-    normally the file is flushed to disk and renamed over ``path``; when it raises (Ctrl-C
-    included), the temporary file is removed and ``path`` is as it was.
+    normally the file is flushed to disk and renamed over ``path`` (over the file a symbolic link
+    names, not the link); when it raises (Ctrl-C included), the temporary file is removed and
+    ``path`` is as it was.
 
     Raises:
         OSError: when the folder cannot be written, naming ``path`` (not the temporary file).
     """
-    path = os.fspath(path)
+    path = os.path.realpath(os.fspath(path))  # through a symbolic link, to the file it names
     _remove_stale_temporaries(path)
     try:
         descriptor, temporary = _create_temporary(path)

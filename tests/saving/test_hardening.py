@@ -474,3 +474,15 @@ def test_saving_into_a_missing_folder_names_the_target_not_a_temporary_file(tmp_
     with pytest.raises(FileNotFoundError) as caught:
         Sequential([layers.Dense(2, input_shape=(3,))]).save(target)
     assert str(target) in str(caught.value) and ".tmp" not in str(caught.value)
+
+
+def test_saving_through_a_symbolic_link_writes_the_file_it_names(tmp_path):
+    target = tmp_path / "real.chainrule"
+    link = tmp_path / "link.chainrule"
+    model = Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
+    model.save(target)
+    link.symlink_to(target)
+    model.layers[0].kernel.assign(np.full((2, 1), 3.0))
+    model.save(link)
+    assert link.is_symlink()
+    np.testing.assert_array_equal(load_model(target).layers[0].kernel.data, np.full((2, 1), 3.0))
