@@ -80,6 +80,7 @@ from chainrule import (  # noqa: E402
     losses,
     metrics,
     models,
+    ops,
     optimizers,
     preprocessing,
     utils,

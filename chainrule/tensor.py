@@ -18,7 +18,7 @@ import numbers
 from chainrule import autograd, backend
 from chainrule.autograd import grad_mode, next_sequence_number
 from chainrule.backend import as_array, ndarray, xp
-from chainrule.ops import elementwise, linalg, movement, nn, reduce
+from chainrule.primitives import elementwise, linalg, movement, nn, reduce
 
 
 class _Constant:

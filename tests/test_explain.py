@@ -102,7 +102,7 @@ def test_every_primitive_rule_prints_cleanly(primitive):
 
 
 def test_rules_go_to_the_input_they_name():
-    from chainrule.ops import elementwise, linalg, movement, nn, recurrent
+    from chainrule.primitives import elementwise, linalg, movement, nn, recurrent
 
     def rule(primitive, index):
         return explain_module._rule_for(primitive.__new__(primitive), index)

@@ -8,7 +8,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import activations
-from tests.ops.test_elementwise import OPS
+from tests.primitives.test_elementwise import OPS
 
 try:
     import torch

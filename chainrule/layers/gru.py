@@ -3,7 +3,7 @@
 from chainrule import activations
 from chainrule.backend import xp
 from chainrule.layers.rnn import RNN, masked
-from chainrule.ops.recurrent import GRUSequence
+from chainrule.primitives.recurrent import GRUSequence
 from chainrule.tensor import matmul
 
 

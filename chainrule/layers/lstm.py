@@ -3,7 +3,7 @@
 from chainrule import activations, initializers
 from chainrule.backend import xp
 from chainrule.layers.rnn import RNN, masked
-from chainrule.ops.recurrent import LSTMSequence
+from chainrule.primitives.recurrent import LSTMSequence
 from chainrule.tensor import matmul
 
 

@@ -2,7 +2,7 @@
 
 A recurrent layer projects the inputs of every time step at once (one matmul), then runs its
 recurrence. With Keras's default activations the recurrence is one fused primitive from
-:mod:`chainrule.ops.recurrent`; with any other activation it is recorded step by step from tensor
+:mod:`chainrule.primitives.recurrent`; with any other activation it is recorded step by step from tensor
 operations (``step``), which is slower but differentiates anything.
 """
 

@@ -1,7 +1,7 @@
 """SimpleRNN: the fully connected recurrent layer."""
 
 from chainrule.layers.rnn import RNN, masked
-from chainrule.ops.recurrent import SimpleRNNSequence
+from chainrule.primitives.recurrent import SimpleRNNSequence
 from chainrule.tensor import matmul
 
 

@@ -1,4 +1,24 @@
-"""Primitives: the operations with a hand-written backward. Everything else is composed of them.
+"""``keras.ops`` for chainrule: the NumPy-like and neural-network functions that custom layers
+and losses are written in, with Keras 3's names and arguments, on chainrule tensors and
+differentiable where they compute with floats.
 
-Each module holds one family; each primitive's docstring gives its function and derivative.
+    from chainrule import ops
+    y = ops.mean(ops.square(x - ops.mean(x, axis=-1, keepdims=True)), axis=-1)
+
+The engine's primitives (the forward and backward rules these are composed of) live in
+:mod:`chainrule.primitives`.
 """
+
+from chainrule.ops.core import cast, convert_to_numpy, convert_to_tensor, dtype, is_tensor, shape, stop_gradient
+from chainrule.ops.nn import (binary_crossentropy, categorical_crossentropy, elu, erf, gelu, hard_sigmoid,
+                              leaky_relu, log_softmax, logsumexp, one_hot, relu, relu6, selu, sigmoid, silu,
+                              softmax, softplus, softsign, sparse_categorical_crossentropy, swish)
+from chainrule.ops.numpy import (abs, absolute, add, all, amax, amin, any, arange, argmax, argmin, ceil, clip,
+                                 concatenate, count_nonzero, cumsum, divide, dot, equal, exp, expand_dims, expm1,
+                                 eye, flip, floor, full, full_like, greater, greater_equal, identity, isfinite,
+                                 isnan, less, less_equal, linspace, log, log1p, logical_and, logical_not,
+                                 logical_or, matmul, max, maximum, mean, min, minimum, moveaxis, multiply,
+                                 negative, norm, not_equal, ones, ones_like, pad, power, prod, ravel, reciprocal,
+                                 repeat, reshape, round, sign, sort, split, sqrt, square, squeeze, stack, std,
+                                 subtract, sum, swapaxes, take, take_along_axis, tanh, tile, transpose,
+                                 true_divide, var, where, zeros, zeros_like)

@@ -1,135 +1,121 @@
-"""Numerically delicate primitives of neural networks, fused for stability and cost."""
+"""Keras 3's neural-network ops (``keras.ops.relu``, ``ops.softmax``, ``ops.one_hot``, the
+cross-entropies) and its math ops (``logsumexp``, ``erf``), on chainrule tensors."""
 
-from chainrule.autograd import Function
-from chainrule.backend import exp_nonpositive, xp
-from chainrule.ops.elementwise import sigmoid_array
+import sys
 
+from chainrule import activations, backend, losses
+from chainrule.backend import numpy as np
+from chainrule.ops.core import convert_to_tensor
+from chainrule.ops.numpy import _floats
+from chainrule.tensor import Tensor
 
-def _shifted(x, axis):
-    # NOTE: subtracting the maximum first keeps exp() at most 1, so nothing overflows; exp of what
-    # is left is taken with exp_nonpositive so far-below-max entries give exact 0 without underflow.
-    # An all -inf row is shifted by 0 instead, so it stays -inf (logsumexp -inf, as in SciPy)
-    # rather than becoming -inf - -inf = nan.
-    m = xp.max(x, axis=axis, keepdims=True)
-    m = xp.where(xp.isneginf(m), 0, m).astype(x.dtype, copy=False)
-    return x - m, m
+# NOTE: the package exports a function named `tensor`, which hides the module of that name.
+_t = sys.modules["chainrule.tensor"]
 
 
-class Softmax(Function):
-    """z = exp(x) / sum(exp(x)) over axis;  dz/dx . grad = z * (grad - sum(grad * z))"""
-
-    def forward(ctx, x, axis):
-        e = exp_nonpositive(_shifted(x, axis)[0])
-        z = e / e.sum(axis=axis, keepdims=True)
-        ctx.save(z)
-        ctx.axis = axis
-        return z
-
-    def backward(ctx, grad):
-        z = ctx.saved[0]
-        return (z * (grad - (grad * z).sum(axis=ctx.axis, keepdims=True)),)
+def relu(x):
+    return _t.relu(_floats(x))
 
 
-class LogSoftmax(Function):
-    """z = x - logsumexp(x) over axis;  dz/dx . grad = grad - softmax(x) * sum(grad)"""
-
-    def forward(ctx, x, axis):
-        shifted = _shifted(x, axis)[0]
-        z = shifted - xp.log(exp_nonpositive(shifted).sum(axis=axis, keepdims=True))
-        ctx.save(z)
-        ctx.axis = axis
-        return z
-
-    def backward(ctx, grad):
-        z = ctx.saved[0]
-        return (grad - exp_nonpositive(z) * grad.sum(axis=ctx.axis, keepdims=True),)
+def relu6(x):
+    return _t.minimum(_t.relu(_floats(x)), 6.0)
 
 
-class LogSumExp(Function):
-    """z = log(sum(exp(x))) over axis;  dz/dx = softmax(x)"""
-
-    def forward(ctx, x, axis, keepdims):
-        shifted, m = _shifted(x, axis)
-        total = exp_nonpositive(shifted).sum(axis=axis, keepdims=True)
-        z = m + xp.log(total)  # keepdims shape
-        ctx.save(shifted, total)
-        if keepdims:
-            return z
-        return z.reshape([n for i, n in enumerate(z.shape) if i not in _axes(axis, z.ndim)])
-
-    def backward(ctx, grad):
-        shifted, total = ctx.saved
-        # NOTE: softmax from the max-shifted values, not exp(x - z): z is large when x is, and its
-        # rounding (about 1e-3 at 1e4 in float32) would become a relative error of the gradient.
-        return (grad.reshape(total.shape) * (exp_nonpositive(shifted) / total),)
+def sigmoid(x):
+    return _t.sigmoid(_floats(x))
 
 
-def _axes(axis, ndim):
-    return range(ndim) if axis is None else axis
+def hard_sigmoid(x):
+    return activations.hard_sigmoid(_floats(x))
 
 
-class SigmoidCrossEntropy(Function):
-    """z = -(y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))) elementwise, x the logits;
-    dz/dx = sigmoid(x) - y, dz/dy = -x.
+def softplus(x):
+    return _t.softplus(_floats(x))
 
-    A primitive for stability: computed as max(x, 0) - x y + log(1 + exp(-|x|)), which neither
-    overflows nor takes the log of 0; composed, the kink of |x| at 0 would give a wrong gradient
-    there.
+
+def softsign(x):
+    return activations.softsign(_floats(x))
+
+
+def silu(x):
+    return activations.swish(_floats(x))
+
+
+swish = silu
+
+
+def gelu(x, approximate=True):
+    """Keras's ops.gelu, whose default is the tanh approximation (the activation's is exact)."""
+    return activations.gelu(_floats(x), approximate=approximate)
+
+
+def elu(x, alpha=1.0):
+    return _t.elu(_floats(x), alpha)
+
+
+def selu(x):
+    return activations.selu(_floats(x))
+
+
+def leaky_relu(x, negative_slope=0.2):
+    return _t.leaky_relu(_floats(x), negative_slope)
+
+
+def softmax(x, axis=-1):
+    return _t.softmax(_floats(x), axis)
+
+
+def log_softmax(x, axis=-1):
+    return _t.log_softmax(_floats(x), axis)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    return _t.logsumexp(_floats(x), axis, keepdims)
+
+
+def erf(x):
+    return _t.erf(_floats(x))
+
+
+def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
+    """Integer labels ``x`` as one-hot vectors of ``num_classes`` along ``axis`` (a new axis);
+    labels outside [0, num_classes) give a row of zeros, as in Keras.
+
+    Raises:
+        ValueError: for ``sparse=True`` or non-integer labels.
     """
-
-    def forward(ctx, x, y):
-        ctx.save(x, y)
-        if xp.isfinite(x).all():
-            return xp.maximum(x, 0) - x * y + xp.log1p(exp_nonpositive(-xp.abs(x)))
-        # NOTE: for an infinite logit max(x, 0) - x y is inf - inf or 0 * inf, nan, where the
-        # limit is y max(-x, 0) + (1 - y) max(x, 0) with each product taken only where its
-        # weight is not 0: -inf with y = 0 and +inf with y = 1 cost 0, the wrong side inf.
-        with xp.errstate(invalid="ignore"):  # the nan entries are replaced below
-            z = xp.maximum(x, 0) - x * y + xp.log1p(exp_nonpositive(-xp.abs(x)))
-        limit = _weighted(y, xp.maximum(-x, 0)) + _weighted(1 - y, xp.maximum(x, 0))
-        return xp.where(xp.isinf(x), limit, z)
-
-    def backward(ctx, grad):
-        x, y = ctx.saved
-        dx = grad * (sigmoid_array(x) - y) if ctx.needs_input_grad[0] else None
-        dy = -grad * x if ctx.needs_input_grad[1] else None
-        return dx, dy
+    if sparse:
+        raise ValueError("one_hot: chainrule has no sparse tensors, received sparse=True")
+    labels = convert_to_tensor(x).data
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"one_hot: expected integer labels, received dtype {labels.dtype}")
+    out = (labels[..., None] == np.arange(num_classes)).astype(
+        backend.default_dtype() if dtype is None else dtype)
+    return Tensor(np.moveaxis(out, -1, axis))
 
 
-def _weighted(w, v):
-    """w * v in ``v``'s dtype, with 0 where w is 0 even if v is infinite."""
-    w, v = xp.broadcast_arrays(w, v)
-    return xp.multiply(w, v, out=xp.zeros(w.shape, dtype=v.dtype), where=w != 0, casting="unsafe")
+def binary_crossentropy(target, output, from_logits=False):
+    """The elementwise binary cross-entropy (no reduction), as Keras's ops: probabilities are
+    clipped to [1e-7, 1 - 1e-7]; from logits it is computed stably."""
+    output = _floats(output)
+    target = _target(target, output)
+    if from_logits:
+        return _t.sigmoid_cross_entropy(output, target)
+    p = _t.clip(output, losses.EPSILON, 1.0 - losses.EPSILON)
+    return -(target * _t.log(p) + (1.0 - target) * _t.log(1.0 - p))
 
 
-class CategoricalCrossEntropy(Function):
-    """Keras's cross-entropy of targets y against probabilities p, over ``axis``:
+def _target(target, output):
+    return convert_to_tensor(target).data.astype(output.dtype)
 
-        S = sum(p);  q = clip(p / S, eps, 1 - eps);  z = -sum(y log q)
-        dz/dp_j = (sum_k y_k m_k - y_j m_j / q_j) / S,   m_k = 1 where p_k / S was not clipped
-        dz/dy = -log q
 
-    A primitive for cost: composed it is ten small operations forward and back on every training
-    step of a classifier; fused it is a few passes over the (batch, classes) array.
-    """
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """The cross-entropy over ``axis`` of one-hot (or soft) ``target`` against ``output``."""
+    output = _floats(output)
+    return losses.categorical_crossentropy(_target(target, output), output, from_logits, axis=axis)
 
-    def forward(ctx, p, y, axis, epsilon):
-        total = p.sum(axis=axis, keepdims=True)
-        r = p / total
-        q = xp.clip(r, epsilon, 1.0 - epsilon)
-        log_q = xp.log(q)
-        ctx.save(y, q, total, log_q)
-        ctx.unclipped = (r == q)  # NOTE: clipped entries pass no gradient, as through clip()
-        ctx.axis = axis
-        return -(y * log_q).sum(axis=axis)
 
-    def backward(ctx, grad):
-        y, q, total, log_q = ctx.saved
-        grad = grad.reshape(total.shape)  # the class axis back, as size 1
-        dp = dy = None
-        if ctx.needs_input_grad[0]:
-            ym = y * ctx.unclipped
-            dp = (ym.sum(axis=ctx.axis, keepdims=True) - ym / q) * (grad / total)
-        if ctx.needs_input_grad[1]:
-            dy = -grad * log_q
-        return dp, dy
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """The cross-entropy of integer labels ``target`` against ``output``'s classes on ``axis``."""
+    return losses.sparse_categorical_crossentropy(convert_to_tensor(target).data, _floats(output),
+                                                  from_logits, axis=axis)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.ops.recurrent import GRUSequence, LSTMSequence, SimpleRNNSequence
+from chainrule.primitives.recurrent import GRUSequence, LSTMSequence, SimpleRNNSequence
 
 B, T, U = 2, 4, 3
 RNG = np.random.default_rng(0)
