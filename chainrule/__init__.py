@@ -83,6 +83,7 @@ from chainrule import (  # noqa: E402
     ops,
     optimizers,
     preprocessing,
+    random,
     utils,
 )
 from chainrule.models import Sequential  # noqa: E402
