@@ -5,8 +5,8 @@ tensors, :func:`no_grad` and :func:`gradcheck`.
 """
 
 from chainrule.autograd import Function, enable_grad, is_grad_enabled, no_grad
-from chainrule.backend import default_dtype, float32, float64, set_default_dtype
-from chainrule.backend import seed as manual_seed
+from chainrule._backend import default_dtype, float32, float64, set_default_dtype
+from chainrule._backend import seed as manual_seed
 from chainrule.explain import explain
 from chainrule.gradcheck import GradcheckError, gradcheck
 from chainrule.tensor import (
@@ -73,6 +73,7 @@ __version__ = "0.1.0"
 # Keras-compatible module paths: chainrule.layers.Dense, chainrule.datasets.mnist, ...
 from chainrule import (  # noqa: E402
     activations,
+    backend,
     callbacks,
     datasets,
     initializers,

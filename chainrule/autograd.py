@@ -15,8 +15,8 @@ import operator
 import threading
 import weakref
 
-from chainrule import backend
-from chainrule.backend import xp
+from chainrule import _backend
+from chainrule._backend import xp
 
 
 class Function:
@@ -253,7 +253,7 @@ def backward(root, grad=None, retain_graph=False, trace=None):
             )
         grad = xp.ones(data.shape, dtype=data.dtype)
     else:
-        grad = backend.as_array(getattr(grad, "_data", grad), where="backward(grad=...)")
+        grad = _backend.as_array(getattr(grad, "_data", grad), where="backward(grad=...)")
         if grad.shape != data.shape:
             raise ValueError(
                 f"backward: grad must have the output's shape {tuple(data.shape)}, "

@@ -1,149 +1,177 @@
-"""The array backend: the one module that imports NumPy.
+"""Keras's ``keras.backend``: the settings (``floatx``, ``epsilon``, ``image_data_format``), and
+tf.keras 2's backend math (``K.mean(K.square(x))``) as the matching :mod:`chainrule.ops`.
 
-Everything that touches the array library goes through here: the array module ``xp``, the dtype
-policy (float32 by default, float64 supported end to end), the random generator, and the few numeric
-helpers that need to know about the array library (scatter-add, an exponential that never
-underflows). A CuPy backend would replace this module and nothing else.
+    from chainrule import backend as K
+    K.floatx()                                   # "float32"
+    loss = K.mean(K.square(y_pred - y_true), axis=-1)
+
+The engine's own array backend (NumPy, the dtype policy, the random generator) is
+``chainrule._backend``.
 """
 
-import numpy
+from chainrule import _backend, ops
+from chainrule.layers.layer import unique_name
 
-# The array module that computes. Data read from files, and what the Keras-compatible data
-# functions return, are always host NumPy arrays: modules that handle them take ``numpy`` from here.
-xp = numpy
-
-ndarray = xp.ndarray
-
-float32 = xp.dtype("float32")
-float64 = xp.dtype("float64")
-FLOAT_DTYPES = (float32, float64)
-
-_default_dtype = float32
-_rng = xp.random.default_rng()
+_settings = {"epsilon": 1e-7, "image_data_format": "channels_last"}
 
 
-def default_dtype():
-    """Returns the dtype given to floating data that names none (float32 unless changed)."""
-    return _default_dtype
+def backend():
+    """The name of the backend: ``"chainrule"``."""
+    return "chainrule"
 
 
-def set_default_dtype(dtype):
-    """Sets the dtype given to floating data that names none.
+def floatx():
+    """The default float dtype, by name (``"float32"`` unless changed)."""
+    return _backend.default_dtype().name
 
-    Args:
-        dtype: ``"float32"`` or ``"float64"`` (or the matching NumPy dtype).
+
+def set_floatx(value):
+    """Sets the default float dtype: ``"float32"`` or ``"float64"`` (chainrule has no float16).
 
     Raises:
         ValueError: for any other dtype.
     """
-    global _default_dtype
-    _default_dtype = float_dtype(dtype, "set_default_dtype")
+    _backend.set_default_dtype(value)
 
 
-def float_dtype(dtype, where):
-    """Resolves ``dtype`` to float32 or float64, or raises a ValueError naming ``where``."""
-    try:
-        resolved = xp.dtype(dtype)
-    except (TypeError, ValueError):
-        resolved = None
-    # NOTE: `is None` first: NumPy compares None equal to float64 (np.dtype(None) is float64)
-    if resolved is None or resolved not in FLOAT_DTYPES:
-        raise ValueError(f"{where}: expected dtype float32 or float64, received {dtype!r}")
-    return resolved
+def epsilon():
+    """The fuzz factor Keras's numerics add to denominators (1e-7)."""
+    return _settings["epsilon"]
 
 
-def is_floating(dtype):
-    return dtype.kind == "f"
-
-
-def as_array(data, dtype=None, where="tensor"):
-    """Converts ``data`` to an array of a dtype chainrule supports, without copying when possible.
-
-    Python floats (and lists of them) take the default dtype; NumPy float arrays keep float32 or
-    float64; integers and booleans keep their kind. ``dtype`` overrides all of that.
+def set_epsilon(value):
+    """Sets :func:`epsilon`.
 
     Raises:
-        TypeError: for data that is not numeric (objects, strings, complex numbers) or float16.
+        ValueError: for a value that is not a positive finite number.
     """
-    if dtype is not None:
-        dtype = xp.dtype(dtype)
-    if isinstance(data, ndarray):
-        array = data
-    else:
-        try:
-            array = xp.asarray(data)
-        except (ValueError, TypeError) as error:
-            raise TypeError(
-                f"{where}: expected numeric data (a number, a nested list of numbers or an array), "
-                f"received {type(data).__name__}: {error}"
-            ) from None
-        if dtype is None and array.dtype == float64 and not isinstance(data, xp.generic):
-            array = array.astype(_default_dtype)
-    if not _supported(array.dtype):
-        raise TypeError(
-            f"{where}: expected bool, integer, float32 or float64 data, "
-            f"received an array of dtype {array.dtype}"
-        )
-    if dtype is not None and array.dtype != dtype:
-        if not _supported(dtype):
-            raise TypeError(f"{where}: expected dtype bool, integer, float32 or float64, received {dtype}")
-        array = array.astype(dtype)
-    return array
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ValueError(f"set_epsilon: expected a positive finite number, received {value!r}")
+    _settings["epsilon"] = float(value)
 
 
-def _supported(dtype):
-    return dtype.kind in "biu" or dtype in FLOAT_DTYPES
+def image_data_format():
+    """Where images keep their channels: ``"channels_last"`` (the default) or ``"channels_first"``."""
+    return _settings["image_data_format"]
 
 
-# --- random numbers -------------------------------------------------------------------------------
+def set_image_data_format(data_format):
+    """Sets :func:`image_data_format`.
 
-
-def seed(value):
-    """Re-seeds the generator behind every random number chainrule draws."""
-    global _rng
-    _rng = xp.random.default_rng(value)
-
-
-def rng():
-    """The generator behind every random number chainrule draws (re-created by :func:`seed`)."""
-    return _rng
-
-
-def get_rng_state():
-    """The generator's state, a dict of plain values, for checkpoints."""
-    return _rng.bit_generator.state
-
-
-def set_rng_state(state):
-    _rng.bit_generator.state = state
-
-
-# --- numeric helpers ------------------------------------------------------------------------------
-
-
-def exp_nonpositive(x):
-    """``exp(x)`` for ``x <= 0`` that returns exact zeros instead of raising the underflow flag.
-
-    NOTE: below log(smallest normal) the true value is subnormal or zero; NumPy would set the
-    underflow flag (an error under ``np.errstate(all="raise")``), so those entries are written as 0.
-    The mask is ``not x <= cut`` rather than ``x > cut`` so that NaN entries take ``exp(nan)``, a
-    NaN, and are never turned into 0.
+    Raises:
+        ValueError: for anything but ``"channels_last"`` or ``"channels_first"``.
     """
-    cut = _LOG_TINY[x.dtype] if x.dtype in _LOG_TINY else _LOG_TINY[float64]
-    out = xp.zeros(x.shape, dtype=xp.result_type(x, float32))
-    return xp.exp(x, out=out, where=~(x <= cut))
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"set_image_data_format: expected 'channels_last' or 'channels_first', "
+                         f"received {data_format!r}")
+    _settings["image_data_format"] = data_format
 
 
-_LOG_TINY = {dtype: float(xp.log(xp.finfo(dtype).tiny)) for dtype in FLOAT_DTYPES}
+def clear_session(free_memory=True):
+    """Resets the automatic layer names (``dense``, ``dense_1``, ... start again), as Keras does.
+    chainrule keeps no global graph, so there is nothing else to clear."""
+    from chainrule.layers import layer
+
+    with layer._name_lock:
+        layer._name_counts.clear()
 
 
-def scatter_add(shape, index, values, dtype):
-    """Returns zeros of ``shape`` with ``values`` added at ``index``; repeated indices accumulate.
+def get_uid(prefix=""):
+    """1 the first time for ``prefix``, then 2, 3, ...: the counter behind automatic names."""
+    name = unique_name(prefix)
+    return 1 if name == prefix else int(name.rsplit("_", 1)[1]) + 1
 
-    ``index`` is anything NumPy accepts in ``a[index]``. One vectorised ``np.add.at``: on NumPy 2
-    it is as fast as a flat ``bincount`` or a sort-and-``reduceat`` for an embedding's backward
-    (32x200 indices into a 10000x128 table: 15.8, 14.6 and 12.6 ms measured here).
-    """
-    out = xp.zeros(shape, dtype=dtype)
-    xp.add.at(out, index, values)
-    return out
+
+def standardize_dtype(dtype):
+    """A dtype's name (``"float32"``), from a name, a NumPy dtype or a Python type."""
+    if dtype is None:
+        return floatx()
+    if dtype is float:
+        return "float32"
+    if dtype is int:
+        return "int32"
+    if dtype is bool:
+        return "bool"
+    return _backend.numpy.dtype(getattr(dtype, "name", dtype)).name
+
+
+def is_float_dtype(dtype):
+    return standardize_dtype(dtype).startswith(("float", "bfloat"))
+
+
+def is_int_dtype(dtype):
+    return standardize_dtype(dtype).startswith(("int", "uint"))
+
+
+def result_type(*dtypes):
+    """The dtype that values of ``dtypes`` meet at, by name; floats win over integers and keep
+    their width (float32 with int64 is float32), as Keras's rule."""
+    names = [standardize_dtype(d) for d in dtypes] or [floatx()]
+    floats = [n for n in names if is_float_dtype(n)]
+    chosen = floats if floats else names
+    return _backend.numpy.result_type(*chosen).name
+
+
+def is_keras_tensor(x):
+    """False: chainrule has no symbolic tensors yet (issue 11's Functional API brings them)."""
+    return False
+
+
+# --- tf.keras 2's backend math (K.mean, K.square, ...), as the matching ops ------------------
+
+abs = ops.abs
+argmax = ops.argmax
+argmin = ops.argmin
+cast = ops.cast
+clip = ops.clip
+concatenate = ops.concatenate
+cumsum = ops.cumsum
+dot = ops.dot
+exp = ops.exp
+expand_dims = ops.expand_dims
+log = ops.log
+max = ops.max
+maximum = ops.maximum
+mean = ops.mean
+min = ops.min
+minimum = ops.minimum
+ones_like = ops.ones_like
+pow = ops.power
+prod = ops.prod
+relu = ops.relu
+reshape = ops.reshape
+sigmoid = ops.sigmoid
+sign = ops.sign
+softmax = ops.softmax
+softplus = ops.softplus
+sqrt = ops.sqrt
+square = ops.square
+squeeze = ops.squeeze
+stack = ops.stack
+std = ops.std
+sum = ops.sum
+tanh = ops.tanh
+transpose = ops.transpose
+var = ops.var
+zeros_like = ops.zeros_like
+constant = ops.convert_to_tensor
+stop_gradient = ops.stop_gradient
+
+
+def shape(x):
+    """The shape of ``x`` as a tuple (tf.keras 2's ``K.shape`` gave a tensor; the tuple indexes
+    the same way)."""
+    return ops.shape(x)
+
+
+int_shape = shape
+
+
+def ndim(x):
+    return len(ops.shape(x))
+
+
+def l2_normalize(x, axis=None):
+    """``x / sqrt(max(sum(x^2, axis), 1e-12))``, as tf.keras 2's ``K.l2_normalize``."""
+    squares = ops.sum(ops.square(x), axis=axis, keepdims=True)
+    return x * (1.0 / ops.sqrt(ops.maximum(squares, 1e-12)))

@@ -8,9 +8,9 @@ divided by sqrt(layers[i]), per-sample updates, ``fit``, ``fit_partial``, ``pred
 come from: the tutorial derives the deltas by hand; here ``fit_partial`` calls ``backward()``.
 """
 
-from chainrule import backend
+from chainrule import _backend
 from chainrule.autograd import no_grad
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 from chainrule.tensor import sigmoid, tensor
 
 
@@ -31,7 +31,7 @@ class NeuralNetwork:
         if len(layers) < 2 or not all(isinstance(n, int) and n > 0 for n in layers):
             raise ValueError(f"NeuralNetwork: layers must list at least two positive ints, received {layers!r}")
         self.layers, self.alpha = list(layers), float(alpha)
-        rng = backend.rng() if seed is None else np.random.default_rng(seed)
+        rng = _backend.rng() if seed is None else np.random.default_rng(seed)
         self.W = []
         for i in range(len(layers) - 2):
             self.W.append(rng.standard_normal((layers[i] + 1, layers[i + 1] + 1)) / np.sqrt(layers[i]))

@@ -20,7 +20,7 @@ import inspect
 import re
 
 from chainrule import autograd
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 
 WIDE = 6  # tensors with more elements are summarized
 

@@ -1,7 +1,7 @@
 """Gradient checking: the backward pass against float64 central differences."""
 
 from chainrule.autograd import no_grad
-from chainrule.backend import float64, xp
+from chainrule._backend import float64, xp
 from chainrule.tensor import Tensor
 
 

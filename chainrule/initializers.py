@@ -8,8 +8,8 @@ both (the receptive field).
 
 import math
 
-from chainrule import backend
-from chainrule.backend import xp
+from chainrule import _backend
+from chainrule._backend import xp
 
 
 def _fans(shape):
@@ -37,12 +37,12 @@ class Initializer:
 
 class Zeros(Initializer):
     def __call__(self, shape, dtype=None):
-        return xp.zeros(shape, dtype=dtype or backend.default_dtype())
+        return xp.zeros(shape, dtype=dtype or _backend.default_dtype())
 
 
 class Ones(Initializer):
     def __call__(self, shape, dtype=None):
-        return xp.ones(shape, dtype=dtype or backend.default_dtype())
+        return xp.ones(shape, dtype=dtype or _backend.default_dtype())
 
 
 class Constant(Initializer):
@@ -50,7 +50,7 @@ class Constant(Initializer):
         self.value = float(value)
 
     def __call__(self, shape, dtype=None):
-        return xp.full(shape, self.value, dtype=dtype or backend.default_dtype())
+        return xp.full(shape, self.value, dtype=dtype or _backend.default_dtype())
 
     def get_config(self):
         return {"value": self.value}
@@ -64,7 +64,7 @@ class RandomUniform(Initializer):
 
     def __call__(self, shape, dtype=None):
         values = _generator(self.seed).uniform(self.minval, self.maxval, size=shape)
-        return values.astype(dtype or backend.default_dtype())
+        return values.astype(dtype or _backend.default_dtype())
 
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
@@ -76,7 +76,7 @@ class RandomNormal(Initializer):
 
     def __call__(self, shape, dtype=None):
         values = _generator(self.seed).normal(self.mean, self.stddev, size=shape)
-        return values.astype(dtype or backend.default_dtype())
+        return values.astype(dtype or _backend.default_dtype())
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -87,7 +87,7 @@ class TruncatedNormal(RandomNormal):
 
     def __call__(self, shape, dtype=None):
         return (self.mean + self.stddev * _truncated(_generator(self.seed), shape)).astype(
-            dtype or backend.default_dtype()
+            dtype or _backend.default_dtype()
         )
 
 
@@ -125,7 +125,7 @@ class VarianceScaling(Initializer):
             values = generator.normal(0.0, math.sqrt(variance), size=shape)
         else:
             values = math.sqrt(variance) / 0.87962566103423978 * _truncated(generator, shape)
-        return values.astype(dtype or backend.default_dtype())
+        return values.astype(dtype or _backend.default_dtype())
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
@@ -199,7 +199,7 @@ class Orthogonal(Initializer):
         q = q * xp.sign(xp.diag(r))  # NOTE: without this sign fix Q is not uniformly distributed
         if rows < cols:
             q = q.T
-        return (self.gain * q).reshape(shape).astype(dtype or backend.default_dtype())
+        return (self.gain * q).reshape(shape).astype(dtype or _backend.default_dtype())
 
     def get_config(self):
         return {"gain": self.gain, "seed": self.seed}
@@ -212,14 +212,14 @@ class Identity(Initializer):
     def __call__(self, shape, dtype=None):
         if len(shape) != 2:
             raise ValueError(f"Identity: needs a 2-D shape, received {shape}")
-        return (self.gain * xp.eye(*shape)).astype(dtype or backend.default_dtype())
+        return (self.gain * xp.eye(*shape)).astype(dtype or _backend.default_dtype())
 
     def get_config(self):
         return {"gain": self.gain}
 
 
 def _generator(seed):
-    return backend.rng() if seed is None else xp.random.default_rng(seed)
+    return _backend.rng() if seed is None else xp.random.default_rng(seed)
 
 
 def _truncated(generator, shape):

@@ -21,7 +21,7 @@ a class of probability 0 (a masked class): it costs nothing unless the target pu
 
 import re
 
-from chainrule.backend import as_array, ndarray, xp
+from chainrule._backend import as_array, ndarray, xp
 from chainrule.tensor import (Tensor, categorical_cross_entropy, clip, log, log_softmax, minimum,
                               sigmoid_cross_entropy, tensor, where)
 from chainrule.tensor import abs as absolute

@@ -7,7 +7,7 @@ arrays, outside the graph.
 
 from chainrule import losses
 from chainrule.autograd import no_grad
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 from chainrule.tensor import Tensor, tensor
 
 

@@ -9,7 +9,7 @@ import math
 import os
 import warnings
 
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 from chainrule.utils.files import atomic_write
 
 MAX_COLUMNS = 3  # panels per row in plot_history

@@ -12,8 +12,8 @@ The numbers are NumPy's, not JAX's or TensorFlow's: the same seed gives other va
 Keras, with the same distributions.
 """
 
-from chainrule import backend
-from chainrule.backend import numpy as np
+from chainrule import _backend
+from chainrule._backend import numpy as np
 from chainrule.tensor import Tensor, softmax
 
 
@@ -30,7 +30,7 @@ class SeedGenerator:
         if kwargs:
             raise TypeError(f"SeedGenerator: unknown keyword arguments {sorted(kwargs)}")
         if seed is None:
-            seed = int(backend.rng().integers(2**63))
+            seed = int(_backend.rng().integers(2**63))
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise ValueError(f"SeedGenerator: seed must be an integer or None, received {seed!r}")
         self.name = name
@@ -43,7 +43,7 @@ class SeedGenerator:
 
 def _generator(seed, where):
     if seed is None:
-        return backend.rng()
+        return _backend.rng()
     if isinstance(seed, SeedGenerator):
         return seed.next()
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
@@ -62,7 +62,7 @@ def _shape(shape, where):
 
 
 def _float_dtype(dtype, where):
-    return backend.default_dtype() if dtype is None else backend.float_dtype(dtype, where)
+    return _backend.default_dtype() if dtype is None else _backend.float_dtype(dtype, where)
 
 
 def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
@@ -103,7 +103,7 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
 
 def shuffle(x, axis=0, seed=None):
     """``x`` with its entries along ``axis`` in a random order (differentiable: a gather)."""
-    x = x if isinstance(x, Tensor) else Tensor(backend.as_array(x, where="shuffle"))
+    x = x if isinstance(x, Tensor) else Tensor(_backend.as_array(x, where="shuffle"))
     order = _generator(seed, "shuffle").permutation(x.shape[axis])
     index = [slice(None)] * x.ndim
     index[axis] = order
@@ -115,7 +115,7 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
     ``1 / (1 - rate)``; ``noise_shape`` shares one draw along its axes of size 1 (or None)."""
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
         raise ValueError(f"dropout: expected a rate in [0, 1), received {rate!r}")
-    inputs = inputs if isinstance(inputs, Tensor) else Tensor(backend.as_array(inputs, where="dropout"))
+    inputs = inputs if isinstance(inputs, Tensor) else Tensor(_backend.as_array(inputs, where="dropout"))
     shape = inputs.shape
     if noise_shape is not None:
         shape = tuple(s if n is None else n for n, s in zip(noise_shape, inputs.shape))
@@ -123,14 +123,14 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
             raise ValueError(f"dropout: noise_shape {tuple(noise_shape)} does not fit inputs of shape "
                              f"{inputs.shape}: each entry must be None, 1 or the axis's size")
     keep = _generator(seed, "dropout").random(shape) >= rate
-    dtype = inputs.dtype if inputs.dtype.kind == "f" else backend.default_dtype()
+    dtype = inputs.dtype if inputs.dtype.kind == "f" else _backend.default_dtype()
     return inputs * Tensor((keep / (1.0 - rate)).astype(dtype))
 
 
 def categorical(logits, num_samples, dtype="int32", seed=None):
     """For each row of ``logits`` (batch, classes), ``num_samples`` class indices drawn from
     ``softmax(logits)``: shape (batch, num_samples)."""
-    logits = logits if isinstance(logits, Tensor) else Tensor(backend.as_array(logits, where="categorical"))
+    logits = logits if isinstance(logits, Tensor) else Tensor(_backend.as_array(logits, where="categorical"))
     if logits.ndim != 2:
         raise ValueError(f"categorical: expected logits of shape (batch, classes), received {logits.shape}")
     cumulative = np.cumsum(softmax(logits.astype("float64")).data, axis=-1)

@@ -15,9 +15,9 @@ import builtins
 import math
 import numbers
 
-from chainrule import autograd, backend
+from chainrule import autograd, _backend
 from chainrule.autograd import grad_mode, next_sequence_number
-from chainrule.backend import as_array, ndarray, xp
+from chainrule._backend import as_array, ndarray, xp
 from chainrule.primitives import elementwise, linalg, movement, nn, reduce
 
 
@@ -151,7 +151,7 @@ class Tensor:
     @data.setter
     def data(self, value):
         array = as_array(value._data if isinstance(value, Tensor) else value, where="Tensor.data")
-        if self._requires_grad and not backend.is_floating(array.dtype):
+        if self._requires_grad and not _backend.is_floating(array.dtype):
             raise TypeError(
                 f"Tensor.data: this tensor requires grad, so its data must be float32 or float64; "
                 f"received dtype {array.dtype}"
@@ -185,7 +185,7 @@ class Tensor:
                 "requires_grad: only leaf tensors can stop requiring grad; use detach() to get a "
                 "tensor outside the graph"
             )
-        if flag and not backend.is_floating(self._data.dtype):
+        if flag and not _backend.is_floating(self._data.dtype):
             raise TypeError(
                 f"requires_grad: only float32 or float64 tensors can require gradients, "
                 f"this one has dtype {self._data.dtype}"
@@ -291,7 +291,7 @@ class Tensor:
     def __repr__(self):
         body = xp.array2string(self._data, separator=", ", prefix="tensor(")
         extras = []
-        if self._data.dtype != backend.default_dtype() and self._data.dtype.kind == "f":
+        if self._data.dtype != _backend.default_dtype() and self._data.dtype.kind == "f":
             extras.append(f"dtype={self._data.dtype}")
         elif self._data.dtype.kind != "f":
             extras.append(f"dtype={self._data.dtype}")
@@ -657,24 +657,24 @@ def _shape_of(shape, where):
 
 
 def _float_dtype(dtype, where):
-    return backend.default_dtype() if dtype is None else backend.float_dtype(dtype, where)
+    return _backend.default_dtype() if dtype is None else _backend.float_dtype(dtype, where)
 
 
 def zeros(*shape, dtype=None, requires_grad=False):
     """A tensor of zeros; ``shape`` as separate integers or one tuple."""
-    dtype = backend.default_dtype() if dtype is None else dtype
+    dtype = _backend.default_dtype() if dtype is None else dtype
     return Tensor(xp.zeros(_shape_of(shape, "zeros"), dtype=dtype), requires_grad=requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad=False):
     """A tensor of ones; ``shape`` as separate integers or one tuple."""
-    dtype = backend.default_dtype() if dtype is None else dtype
+    dtype = _backend.default_dtype() if dtype is None else dtype
     return Tensor(xp.ones(_shape_of(shape, "ones"), dtype=dtype), requires_grad=requires_grad)
 
 
 def full(shape, value, dtype=None, requires_grad=False):
     """A tensor of ``shape`` filled with ``value``."""
-    dtype = backend.default_dtype() if dtype is None else dtype
+    dtype = _backend.default_dtype() if dtype is None else dtype
     return Tensor(xp.full(_shape_of((shape,), "full"), value, dtype=dtype), requires_grad=requires_grad)
 
 
@@ -689,14 +689,14 @@ def ones_like(x, dtype=None, requires_grad=False):
 def randn(*shape, dtype=None, requires_grad=False):
     """Standard normal samples from the backend generator (see ``chainrule.manual_seed``)."""
     dtype = _float_dtype(dtype, "randn")
-    data = backend.rng().standard_normal(_shape_of(shape, "randn"), dtype=dtype)
+    data = _backend.rng().standard_normal(_shape_of(shape, "randn"), dtype=dtype)
     return Tensor(data, requires_grad=requires_grad)
 
 
 def rand(*shape, dtype=None, requires_grad=False):
     """Uniform samples in [0, 1) from the backend generator."""
     dtype = _float_dtype(dtype, "rand")
-    data = backend.rng().random(_shape_of(shape, "rand"), dtype=dtype)
+    data = _backend.rng().random(_shape_of(shape, "rand"), dtype=dtype)
     return Tensor(data, requires_grad=requires_grad)
 
 
@@ -706,7 +706,7 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
         start, stop = 0, start
     if dtype is None and all(isinstance(v, numbers.Integral) for v in (start, stop, step)):
         dtype = xp.int64
-    dtype = backend.default_dtype() if dtype is None else dtype
+    dtype = _backend.default_dtype() if dtype is None else dtype
     return Tensor(xp.arange(start, stop, step, dtype=dtype), requires_grad=requires_grad)
 
 
@@ -761,7 +761,7 @@ def _with_number(t, value, where, number_first):
             # keeps the array's dtype.
             value = value.item()
         if isinstance(value, float) and t._data.dtype.kind != "f":
-            t = t.astype(backend.default_dtype())
+            t = t.astype(_backend.default_dtype())
     else:  # arrays, lists; as_array refuses complex numbers, strings and objects by name
         value = _as_tensor(value, like=t, where=where)
         t, value = _operands(t, value, where)
@@ -789,7 +789,7 @@ def _floating(x, where, like=None):
         x = _as_tensor(x, like=like, where=where)
     if x._data.dtype.kind != "f":
         floating = like._data.dtype if like is not None and like._data.dtype.kind == "f" else None
-        x = x.astype(floating or backend.default_dtype())
+        x = x.astype(floating or _backend.default_dtype())
     return x
 
 
@@ -847,9 +847,9 @@ def div(x, y):
     """x / y (true division), with broadcasting. Integer tensors divide as floats."""
     x, y = _operands(x, y, "div")
     if isinstance(x, Tensor) and x._data.dtype.kind != "f":
-        x = x.astype(backend.default_dtype())
+        x = x.astype(_backend.default_dtype())
     if isinstance(y, Tensor) and y._data.dtype.kind != "f":
-        y = y.astype(x._data.dtype if isinstance(x, Tensor) else backend.default_dtype())
+        y = y.astype(x._data.dtype if isinstance(x, Tensor) else _backend.default_dtype())
     return apply(elementwise.Div, x, y)
 
 

@@ -1,7 +1,7 @@
 """Variable: a named, assignable tensor that a layer owns and an optimizer updates in place."""
 
 from chainrule import autograd
-from chainrule.backend import as_array
+from chainrule._backend import as_array
 from chainrule.tensor import Tensor
 
 

@@ -14,7 +14,7 @@ import struct
 import zipfile
 import zlib
 
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 from chainrule.datasets import _pickles
 from chainrule.datasets._files import DatasetError
 from chainrule.datasets.limits import Budget

@@ -23,7 +23,7 @@ import pickle
 import pickletools
 import re
 
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 from chainrule.datasets._files import DatasetError
 from chainrule.datasets.limits import LIST_TOKENS
 

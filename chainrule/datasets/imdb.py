@@ -7,7 +7,7 @@ labelled 1 (positive) or 0 (negative).
 import itertools
 import json
 
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 from chainrule.datasets._files import KERAS_ORIGIN, DatasetError, Remote, locate
 from chainrule.datasets._formats import check, read_npz
 from chainrule.datasets.limits import check_file_size

@@ -1,14 +1,14 @@
 """Dropout: zeroes random inputs during training."""
 
-from chainrule import backend
+from chainrule import _backend
 from chainrule.layers.layer import InputSpec, Layer, format_shape
-from chainrule.backend import xp
+from chainrule._backend import xp
 
 
 def dropout_mask(shape, rate, dtype):
     """An array of 0 and ``1 / (1 - rate)``: each entry kept with probability ``1 - rate``
     (inverted dropout, so inference needs no rescaling)."""
-    keep = backend.rng().random(shape) >= rate
+    keep = _backend.rng().random(shape) >= rate
     return keep.astype(dtype) * xp.asarray(1.0 / (1.0 - rate), dtype=dtype)
 
 

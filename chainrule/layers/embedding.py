@@ -1,6 +1,6 @@
 """Embedding: integer token ids to dense vectors."""
 
-from chainrule.backend import as_array, xp
+from chainrule._backend import as_array, xp
 from chainrule.layers.layer import Layer
 from chainrule.tensor import Tensor, embedding
 

@@ -1,7 +1,7 @@
 """GRU: the gated recurrent unit (Cho et al. 2014), as Keras builds it."""
 
 from chainrule import activations
-from chainrule.backend import xp
+from chainrule._backend import xp
 from chainrule.layers.rnn import RNN, masked
 from chainrule.primitives.recurrent import GRUSequence
 from chainrule.tensor import matmul

@@ -13,7 +13,7 @@ import math
 import re
 import threading
 
-from chainrule import autograd, backend, initializers
+from chainrule import autograd, _backend, initializers
 from chainrule.tensor import Tensor
 from chainrule.variables import Variable
 
@@ -153,7 +153,7 @@ class Layer:
         if name is not None and (not isinstance(name, str) or not name or "/" in name):
             raise ValueError(f"{type(self).__name__}: name must be a non-empty string without "
                              f"'/', received {name!r}")
-        self.dtype = backend.float_dtype(dtype, type(self).__name__) if dtype else backend.default_dtype()
+        self.dtype = _backend.float_dtype(dtype, type(self).__name__) if dtype else _backend.default_dtype()
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.built = False
         self._trainable = bool(trainable)
@@ -360,7 +360,7 @@ def set_variables(variables, values, where):
         )
     arrays = []
     for variable, value in zip(variables, values):
-        array = backend.as_array(value, where=f"{where}, weight {variable.path}")
+        array = _backend.as_array(value, where=f"{where}, weight {variable.path}")
         if array.shape != variable.shape:
             raise ValueError(
                 f"{where}: weight {variable.path} has shape {variable.shape}, "

@@ -1,7 +1,7 @@
 """LSTM: the long short-term memory layer (Hochreiter & Schmidhuber 1997), as Keras builds it."""
 
 from chainrule import activations, initializers
-from chainrule.backend import xp
+from chainrule._backend import xp
 from chainrule.layers.rnn import RNN, masked
 from chainrule.primitives.recurrent import LSTMSequence
 from chainrule.tensor import matmul

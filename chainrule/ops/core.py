@@ -1,7 +1,7 @@
 """Keras 3's core ops: what a value is (``shape``, ``cast``, ``convert_to_tensor``), on tensors."""
 
-from chainrule import backend
-from chainrule.backend import numpy as np
+from chainrule import _backend
+from chainrule._backend import numpy as np
 from chainrule.tensor import Tensor
 
 
@@ -17,7 +17,7 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
                          f"sparse={sparse!r}, ragged={ragged!r}")
     if isinstance(x, Tensor):
         return x if dtype is None else cast(x, dtype)
-    return Tensor(backend.as_array(x, dtype=dtype, where="convert_to_tensor"))
+    return Tensor(_backend.as_array(x, dtype=dtype, where="convert_to_tensor"))
 
 
 def convert_to_numpy(x):

@@ -3,8 +3,8 @@ cross-entropies) and its math ops (``logsumexp``, ``erf``), on chainrule tensors
 
 import sys
 
-from chainrule import activations, backend, losses
-from chainrule.backend import numpy as np
+from chainrule import activations, _backend, losses
+from chainrule._backend import numpy as np
 from chainrule.ops.core import convert_to_tensor
 from chainrule.ops.numpy import _floats
 from chainrule.tensor import Tensor
@@ -90,7 +90,7 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     if labels.dtype.kind not in "iu":
         raise ValueError(f"one_hot: expected integer labels, received dtype {labels.dtype}")
     out = (labels[..., None] == np.arange(num_classes)).astype(
-        backend.default_dtype() if dtype is None else dtype)
+        _backend.default_dtype() if dtype is None else dtype)
     return Tensor(np.moveaxis(out, -1, axis))
 
 

@@ -9,8 +9,8 @@ arrays, lists or numbers.
 import math
 import sys
 
-from chainrule import backend
-from chainrule.backend import numpy as np
+from chainrule import _backend
+from chainrule._backend import numpy as np
 from chainrule.ops.core import convert_to_tensor
 from chainrule.tensor import Tensor
 
@@ -25,7 +25,7 @@ def _tensor(x):
 def _floats(x):
     """``x`` as a floating tensor: integers take the default float dtype, as Keras's floatx."""
     x = _tensor(x)
-    return x if x.dtype.kind == "f" else x.astype(backend.default_dtype())
+    return x if x.dtype.kind == "f" else x.astype(_backend.default_dtype())
 
 
 def _constant(array):
@@ -418,7 +418,7 @@ def sort(x, axis=-1):
 
 
 def _dtype(dtype):
-    return backend.default_dtype() if dtype is None else np.dtype(dtype)
+    return _backend.default_dtype() if dtype is None else np.dtype(dtype)
 
 
 def zeros(shape, dtype=None):
@@ -453,7 +453,7 @@ def arange(start, stop=None, step=None, dtype=None):
     step = 1 if step is None else step
     values = np.arange(start, stop, step) if stop is not None else np.arange(start)
     if dtype is None:
-        dtype = np.int32 if values.dtype.kind in "iu" else backend.default_dtype()
+        dtype = np.int32 if values.dtype.kind in "iu" else _backend.default_dtype()
     return Tensor(values.astype(dtype))
 
 

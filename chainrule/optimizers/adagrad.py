@@ -1,6 +1,6 @@
 """Adagrad (Duchi, Hazan & Singer 2011)."""
 
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 from chainrule.optimizers.optimizer import Optimizer
 
 

@@ -2,7 +2,7 @@
 
 import math
 
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 from chainrule.optimizers.optimizer import Optimizer
 
 

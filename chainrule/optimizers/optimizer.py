@@ -9,7 +9,7 @@ order. Updates write into the weights' arrays; the slots (moments) are arrays ow
 import math
 
 from chainrule import autograd
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 from chainrule.optimizers.schedules import LearningRateSchedule
 from chainrule.tensor import Tensor
 

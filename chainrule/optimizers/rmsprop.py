@@ -1,6 +1,6 @@
 """RMSprop (Hinton, Coursera lecture 6e), in the form Keras implements."""
 
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 from chainrule.optimizers.optimizer import Optimizer
 
 

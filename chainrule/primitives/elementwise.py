@@ -3,7 +3,7 @@
 import math
 
 from chainrule.autograd import Function
-from chainrule.backend import exp_nonpositive, xp
+from chainrule._backend import exp_nonpositive, xp
 
 
 class Add(Function):

@@ -1,7 +1,7 @@
 """Matrix products."""
 
 from chainrule.autograd import Function
-from chainrule.backend import xp
+from chainrule._backend import xp
 
 
 class MatMul(Function):

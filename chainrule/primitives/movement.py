@@ -1,7 +1,7 @@
 """Primitives that move, select or combine entries without arithmetic."""
 
 from chainrule.autograd import Function
-from chainrule.backend import scatter_add, xp
+from chainrule._backend import scatter_add, xp
 
 
 class Reshape(Function):

@@ -1,7 +1,7 @@
 """Numerically delicate primitives of neural networks, fused for stability and cost."""
 
 from chainrule.autograd import Function
-from chainrule.backend import exp_nonpositive, xp
+from chainrule._backend import exp_nonpositive, xp
 from chainrule.primitives.elementwise import sigmoid_array
 
 

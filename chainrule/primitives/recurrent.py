@@ -14,7 +14,7 @@ it meets the recurrent kernel, as Keras does.
 """
 
 from chainrule.autograd import Function
-from chainrule.backend import xp
+from chainrule._backend import xp
 
 
 def _sigmoid(x, out):

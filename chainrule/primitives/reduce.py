@@ -1,7 +1,7 @@
 """Reductions over axes. ``mean`` and ``min`` are composed from these in tensor.py."""
 
 from chainrule.autograd import Function
-from chainrule.backend import xp
+from chainrule._backend import xp
 
 
 def _kept_shape(shape, axis):

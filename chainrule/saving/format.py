@@ -26,7 +26,7 @@ import os
 import stat
 import struct
 
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 from chainrule.utils.files import atomic_write
 
 MAGIC = b"CHAINRUL"

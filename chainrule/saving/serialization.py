@@ -9,7 +9,7 @@ refuses becomes a SavingError naming the layer. The model is assembled completel
 checked before anything is returned.
 """
 
-from chainrule import autograd, backend, initializers, layers, losses, metrics, optimizers
+from chainrule import autograd, _backend, initializers, layers, losses, metrics, optimizers
 from chainrule.models.sequential import Sequential
 from chainrule.optimizers import schedules
 from chainrule.saving.format import SavingError, read_file, write_file
@@ -144,11 +144,11 @@ def save_model(model, filepath, extra=None):
     where = f"save {filepath}"
     header = {"kind": "model", "model": _model_config(model, where),
               "compile": _compile_config(model.compiled, where),
-              "random_state": backend.get_rng_state(), **(extra or {})}
+              "random_state": _backend.get_rng_state(), **(extra or {})}
     arrays = {f"weights/{w.path}": w.data for w in model.weights}
     optimizer = model.optimizer
     if optimizer is not None and optimizer._variables is not None:
-        arrays["optimizer/iterations"] = backend.numpy.asarray(optimizer.iterations, dtype="int64")
+        arrays["optimizer/iterations"] = _backend.numpy.asarray(optimizer.iterations, dtype="int64")
         header["optimizer_variables"] = [v.path for v in optimizer._variables]
         for slot, values in sorted(optimizer._slots.items()):
             for variable, value in zip(optimizer._variables, values):
@@ -211,7 +211,7 @@ def _read_random_state(state, where):
     """``state`` if chainrule's generator can take it: the form of its own state (the same keys,
     a non-negative int wherever it has one), accepted by a scratch generator of the same kind;
     else a SavingError. Nothing is set here."""
-    current = backend.get_rng_state()
+    current = _backend.get_rng_state()
 
     def same_form(value, reference):
         if isinstance(reference, dict):
@@ -224,7 +224,7 @@ def _read_random_state(state, where):
     problem = None if same_form(state, current) else "it does not have the generator's form"
     if problem is None:
         try:
-            type(backend.rng().bit_generator)().state = state
+            type(_backend.rng().bit_generator)().state = state
         except (ValueError, TypeError, OverflowError) as error:
             problem = str(error)
     if problem:
@@ -404,17 +404,17 @@ def _load(header, arrays, where, custom_objects, compile, restore_random_state):
     """The model a checked file describes, and the file's random state set if asked. On any
     failure the random generator is put back (building layers draws initial weights) and the
     error is a SavingError."""
-    previous = backend.get_rng_state()
+    previous = _backend.get_rng_state()
     try:
         state = header.get("random_state")
         if state is not None:
             _read_random_state(state, where)
         model = _build(header, arrays, where, custom_objects, compile)
         if restore_random_state and state is not None:
-            backend.set_rng_state(state)
+            _backend.set_rng_state(state)
         return model
     except BaseException as error:
-        backend.set_rng_state(previous)
+        _backend.set_rng_state(previous)
         if isinstance(error, SavingError) or not isinstance(error, Exception):
             raise
         # NOTE: every value is checked where it is read, so this is a second line only: a check
@@ -472,11 +472,11 @@ def restore_training_state(model, filepath, require_epoch=False):
                           f"int, found {epoch!r:.200}")
     if header.get("compile") is None or model.compiled is None:
         raise SavingError(f"{where}: resuming needs a compiled model and a file with compile settings")
-    previous = backend.get_rng_state()
+    previous = _backend.get_rng_state()
     saved = _load(header, arrays, where, None, compile=True, restore_random_state=True)
     compiled = saved.compiled
     if [w.shape for w in saved.weights] != [w.shape for w in model.weights]:
-        backend.set_rng_state(previous)
+        _backend.set_rng_state(previous)
         raise SavingError(f"{where}: the file's model does not have this model's weights")
     # everything checked: now copy into the running model and its optimizer
     for target, source in zip(model.weights, saved.weights):

@@ -6,8 +6,8 @@ Everything here runs before the first step, so bad input is refused before any w
 import math
 import numbers
 
-from chainrule import backend
-from chainrule.backend import numpy as np
+from chainrule import _backend
+from chainrule._backend import numpy as np
 from chainrule.tensor import Tensor
 
 
@@ -94,7 +94,7 @@ def class_weight_to_sample_weight(y, class_weight, dtype=None):
         labels = np.argmax(y, axis=-1)
     else:
         labels = np.round(y.reshape(len(y), -1)[:, 0]).astype(np.int64)
-    weights = np.ones(len(y), dtype=dtype or backend.default_dtype())
+    weights = np.ones(len(y), dtype=dtype or _backend.default_dtype())
     for cls, weight in class_weight.items():
         weights[labels == cls] = weight
     return weights
@@ -103,6 +103,6 @@ def class_weight_to_sample_weight(y, class_weight, dtype=None):
 def batch_indices(n, batch_size, shuffle):
     """The index ranges (or index arrays, when shuffling) of the batches of one epoch."""
     if shuffle:
-        order = backend.rng().permutation(n)
+        order = _backend.rng().permutation(n)
         return [order[start:start + batch_size] for start in range(0, n, batch_size)]
     return [slice(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]

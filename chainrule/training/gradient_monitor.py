@@ -4,7 +4,7 @@ import math
 import warnings
 
 from chainrule import activations
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 from chainrule.layers import Activation, Dense
 from chainrule.training.callbacks import Callback
 

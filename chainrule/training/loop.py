@@ -16,7 +16,7 @@ import threading
 import warnings
 
 from chainrule.autograd import no_grad
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 from chainrule.training import data
 from chainrule.training.callbacks import CallbackList, History, ProgbarLogger
 from chainrule.training.progbar import Progbar

@@ -14,7 +14,7 @@ tests check that it is, step for step).
 """
 
 import chainrule as cr
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 from chainrule.classic import NeuralNetwork
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)

@@ -18,7 +18,7 @@ the wrong gradients at once.
 """
 
 import chainrule as cr
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 
 START = (1.0, 2.0, 3.0, 2.0)
 

@@ -11,7 +11,7 @@ the rule cycles for ever.
 """
 
 import chainrule as cr
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 
 GATES = {
     "AND": ([[0, 0], [0, 1], [1, 0], [1, 1]], [0, 0, 0, 1]),

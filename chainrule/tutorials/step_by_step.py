@@ -17,7 +17,7 @@ decision boundary it learned.
 import os
 
 import chainrule as cr
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 
 W1 = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])
 W2 = np.array([[0.7], [0.8], [0.9]])

@@ -11,7 +11,7 @@ initialization it arrives about as large as it started.
 import os
 
 import chainrule as cr
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 from chainrule.layers import Dense
 from chainrule.losses import MeanSquaredError
 from chainrule.models import Sequential

@@ -1,6 +1,6 @@
 """Label and vector helpers of ``keras.utils``."""
 
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):

@@ -2,7 +2,7 @@
 
 import random
 
-from chainrule import backend
+from chainrule import _backend
 
 
 def set_random_seed(seed):
@@ -15,6 +15,6 @@ def set_random_seed(seed):
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"set_random_seed: expected a non-negative int, received {seed!r}")
-    backend.seed(seed)
+    _backend.seed(seed)
     random.seed(seed)
-    backend.numpy.random.seed(seed % 2**32)
+    _backend.numpy.random.seed(seed % 2**32)

@@ -1,6 +1,6 @@
 """Padding variable-length sequences to one length, as ``keras.utils.pad_sequences``."""
 
-from chainrule.backend import numpy as np
+from chainrule._backend import numpy as np
 
 
 def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0.0):
