@@ -14,7 +14,8 @@ Keras, with the same distributions.
 
 from chainrule import _backend
 from chainrule._backend import numpy as np
-from chainrule.tensor import Tensor, softmax
+from chainrule.layers.dropout import check_rate, dropout_mask
+from chainrule.tensor import Tensor, _float_dtype, _shape_of, softmax
 
 
 class SeedGenerator:
@@ -52,17 +53,7 @@ def _generator(seed, where):
 
 
 def _shape(shape, where):
-    try:
-        shape = tuple(int(n) for n in ((shape,) if isinstance(shape, (int, np.integer)) else shape))
-    except (TypeError, ValueError):
-        raise ValueError(f"{where}: expected a shape of non-negative ints, received {shape!r}") from None
-    if any(n < 0 for n in shape):
-        raise ValueError(f"{where}: expected a shape of non-negative ints, received {shape}")
-    return shape
-
-
-def _float_dtype(dtype, where):
-    return _backend.default_dtype() if dtype is None else _backend.float_dtype(dtype, where)
+    return _shape_of((shape,), where)
 
 
 def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
@@ -113,8 +104,7 @@ def shuffle(x, axis=0, seed=None):
 def dropout(inputs, rate, noise_shape=None, seed=None):
     """``inputs`` with each entry zeroed with probability ``rate`` and the rest scaled by
     ``1 / (1 - rate)``; ``noise_shape`` shares one draw along its axes of size 1 (or None)."""
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
-        raise ValueError(f"dropout: expected a rate in [0, 1), received {rate!r}")
+    rate = check_rate(rate, "dropout")
     inputs = inputs if isinstance(inputs, Tensor) else Tensor(_backend.as_array(inputs, where="dropout"))
     shape = inputs.shape
     if noise_shape is not None:
@@ -122,9 +112,8 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
         if len(noise_shape) != inputs.ndim or any(n not in (1, s) for n, s in zip(shape, inputs.shape)):
             raise ValueError(f"dropout: noise_shape {tuple(noise_shape)} does not fit inputs of shape "
                              f"{inputs.shape}: each entry must be None, 1 or the axis's size")
-    keep = _generator(seed, "dropout").random(shape) >= rate
     dtype = inputs.dtype if inputs.dtype.kind == "f" else _backend.default_dtype()
-    return inputs * Tensor((keep / (1.0 - rate)).astype(dtype))
+    return inputs * Tensor(dropout_mask(shape, rate, dtype, _generator(seed, "dropout")))
 
 
 def categorical(logits, num_samples, dtype="int32", seed=None):

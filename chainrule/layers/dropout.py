@@ -5,10 +5,11 @@ from chainrule.layers.layer import InputSpec, Layer, format_shape
 from chainrule._backend import xp
 
 
-def dropout_mask(shape, rate, dtype):
+def dropout_mask(shape, rate, dtype, generator=None):
     """An array of 0 and ``1 / (1 - rate)``: each entry kept with probability ``1 - rate``
-    (inverted dropout, so inference needs no rescaling)."""
-    keep = _backend.rng().random(shape) >= rate
+    (inverted dropout, so inference needs no rescaling), drawn from ``generator`` (the
+    backend's by default)."""
+    keep = (generator or _backend.rng()).random(shape) >= rate
     return keep.astype(dtype) * xp.asarray(1.0 / (1.0 - rate), dtype=dtype)
 
 

@@ -62,16 +62,21 @@ def test_validation_data_and_initial_epoch():
     assert history.epoch == [2, 3] and len(history.history["val_loss"]) == 2
 
 
+def _weights_after_training(x, y, **weights):
+    """The weights of a float64 logistic model after 3 epochs of SGD on x, y with ``weights``."""
+    model = Sequential([Dense(1, activation="sigmoid", input_shape=(2,), kernel_initializer="ones",
+                              dtype="float64")])
+    model.compile(optimizer=optimizers.SGD(0.5), loss="binary_crossentropy")
+    model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0, **weights)
+    return model.get_weights()
+
+
 def test_class_weight_equals_sample_weight():
     x = RNG.normal(size=(30, 2))
     y = (x[:, :1] > 0).astype(np.float64)
 
     def trained(**weights):
-        model = Sequential([Dense(1, activation="sigmoid", input_shape=(2,), kernel_initializer="ones",
-                                  dtype="float64")])
-        model.compile(optimizer=optimizers.SGD(0.5), loss="binary_crossentropy")
-        model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0, **weights)
-        return model.get_weights()
+        return _weights_after_training(x, y, **weights)
 
     by_class = trained(class_weight={0: 1.0, 1: 3.0})
     by_sample = trained(sample_weight=np.where(y[:, 0] > 0, 3.0, 1.0))
@@ -250,11 +255,7 @@ def test_class_weights_reach_a_float64_model_at_full_precision():
     y = (x[:, :1] > 0).astype(np.float64)
 
     def trained(**weights):
-        model = Sequential([Dense(1, activation="sigmoid", input_shape=(2,), kernel_initializer="ones",
-                                  dtype="float64")])
-        model.compile(optimizer=optimizers.SGD(0.5), loss="binary_crossentropy")
-        model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0, **weights)
-        return model.get_weights()
+        return _weights_after_training(x, y, **weights)
 
     for a, b in zip(trained(class_weight={0: 1.0, 1: 0.1}),
                     trained(sample_weight=np.where(y[:, 0] > 0, 0.1, 1.0))):
