@@ -14,8 +14,21 @@ Keras, with the same distributions.
 
 from chainrule import _backend
 from chainrule._backend import numpy as np
-from chainrule.layers.dropout import check_rate, dropout_mask
 from chainrule.tensor import Tensor, _float_dtype, _shape_of, softmax
+
+
+def dropout_mask(shape, rate, dtype, generator=None):
+    """An array of 0 and ``1 / (1 - rate)``: each entry kept with probability ``1 - rate``
+    (inverted dropout, so inference needs no rescaling), drawn from ``generator`` (the
+    backend's by default)."""
+    keep = (generator or _backend.rng()).random(shape) >= rate
+    return keep.astype(dtype) * np.asarray(1.0 / (1.0 - rate), dtype=dtype)
+
+
+def check_rate(rate, where):
+    if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0.0 <= rate < 1.0:
+        raise ValueError(f"{where}: expected a rate in [0, 1), received {rate!r}")
+    return float(rate)
 
 
 class SeedGenerator:

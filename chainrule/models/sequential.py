@@ -1,6 +1,6 @@
 """Sequential: a plain stack of layers, each feeding the next."""
 
-from chainrule.layers.input_layer import InputLayer
+from chainrule.layers.core.input_layer import InputLayer
 from chainrule.layers.layer import Layer, format_shape, shape_tuple
 from chainrule.models.summary import summary_lines
 from chainrule.training import loop

@@ -7,7 +7,7 @@ operations (``step``), which is slower but differentiates anything.
 """
 
 from chainrule import activations
-from chainrule.layers.dropout import check_rate, dropout_mask
+from chainrule.random import check_rate, dropout_mask
 from chainrule.layers.layer import InputSpec, Layer
 from chainrule.tensor import Tensor, linear, stack, zeros
 

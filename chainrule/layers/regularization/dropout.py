@@ -1,22 +1,7 @@
 """Dropout: zeroes random inputs during training."""
 
-from chainrule import _backend
 from chainrule.layers.layer import InputSpec, Layer, format_shape
-from chainrule._backend import xp
-
-
-def dropout_mask(shape, rate, dtype, generator=None):
-    """An array of 0 and ``1 / (1 - rate)``: each entry kept with probability ``1 - rate``
-    (inverted dropout, so inference needs no rescaling), drawn from ``generator`` (the
-    backend's by default)."""
-    keep = (generator or _backend.rng()).random(shape) >= rate
-    return keep.astype(dtype) * xp.asarray(1.0 / (1.0 - rate), dtype=dtype)
-
-
-def check_rate(rate, where):
-    if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0.0 <= rate < 1.0:
-        raise ValueError(f"{where}: expected a rate in [0, 1), received {rate!r}")
-    return float(rate)
+from chainrule.random import check_rate, dropout_mask
 
 
 class Dropout(Layer):

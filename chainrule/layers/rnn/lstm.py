@@ -2,7 +2,7 @@
 
 from chainrule import activations, initializers
 from chainrule._backend import xp
-from chainrule.layers.rnn import RNN, masked
+from chainrule.layers.rnn.rnn import RNN, masked
 from chainrule.primitives.recurrent import LSTMSequence
 from chainrule.tensor import matmul
 
@@ -22,7 +22,7 @@ class LSTM(RNN):
         recurrent_activation: the gates' activation (sigmoid).
         unit_forget_bias: start the forget gate's bias at 1 (Jozefowicz et al. 2015), so the
             cell keeps its memory early in training.
-        Others: see :class:`~chainrule.layers.rnn.RNN`.
+        Others: see :class:`~chainrule.layers.rnn.rnn.RNN`.
 
     With tanh and sigmoid (the defaults) the whole sequence is one fused primitive with a
     hand-written backward.

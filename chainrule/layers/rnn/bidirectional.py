@@ -1,7 +1,7 @@
 """Bidirectional: runs a recurrent layer forwards and a copy of it backwards, and merges them."""
 
 from chainrule.layers.layer import Layer
-from chainrule.layers.rnn import RNN
+from chainrule.layers.rnn.rnn import RNN
 from chainrule.tensor import concatenate
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)

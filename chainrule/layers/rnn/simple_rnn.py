@@ -1,6 +1,6 @@
 """SimpleRNN: the fully connected recurrent layer."""
 
-from chainrule.layers.rnn import RNN, masked
+from chainrule.layers.rnn.rnn import RNN, masked
 from chainrule.primitives.recurrent import SimpleRNNSequence
 from chainrule.tensor import matmul
 
@@ -9,7 +9,7 @@ class SimpleRNN(RNN):
     """``h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)``.
 
     Weights (Keras's shapes): kernel ``(features, units)``, recurrent_kernel ``(units, units)``,
-    bias ``(units,)``. See :class:`~chainrule.layers.rnn.RNN` for the arguments.
+    bias ``(units,)``. See :class:`~chainrule.layers.rnn.rnn.RNN` for the arguments.
 
     Output shape:
         ``(batch, units)``, or ``(batch, time, units)`` with ``return_sequences``.

@@ -2,7 +2,7 @@
 
 from chainrule import activations
 from chainrule._backend import xp
-from chainrule.layers.rnn import RNN, masked
+from chainrule.layers.rnn.rnn import RNN, masked
 from chainrule.primitives.recurrent import GRUSequence
 from chainrule.tensor import matmul
 
