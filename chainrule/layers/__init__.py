@@ -7,6 +7,15 @@ from chainrule.layers.regularization.dropout import Dropout
 from chainrule.layers.core.embedding import Embedding
 from chainrule.layers.rnn.gru import GRU
 from chainrule.layers.core.input_layer import Input, InputLayer
+from chainrule.layers.core.lambda_layer import Lambda
+from chainrule.layers.merging.add import Add, add
+from chainrule.layers.merging.average import Average, average
+from chainrule.layers.merging.concatenate import Concatenate, concatenate
+from chainrule.layers.merging.dot import Dot, dot
+from chainrule.layers.merging.maximum import Maximum, maximum
+from chainrule.layers.merging.minimum import Minimum, minimum
+from chainrule.layers.merging.multiply import Multiply, multiply
+from chainrule.layers.merging.subtract import Subtract, subtract
 from chainrule.layers.layer import InputSpec, Layer
 from chainrule.layers.rnn.lstm import LSTM
 from chainrule.layers.reshaping.flatten import Flatten
@@ -15,6 +24,8 @@ from chainrule.layers.rnn.rnn import RNN
 from chainrule.layers.rnn.simple_rnn import SimpleRNN
 
 __all__ = [
-    "Activation", "Bidirectional", "Dense", "Dropout", "Embedding", "Flatten", "GRU", "Input",
-    "InputLayer", "InputSpec", "Layer", "LSTM", "RNN", "Reshape", "SimpleRNN",
+    "Activation", "Add", "Average", "Bidirectional", "Concatenate", "Dense", "Dot", "Dropout",
+    "Embedding", "Flatten", "GRU", "Input", "InputLayer", "InputSpec", "Lambda", "Layer", "LSTM",
+    "Maximum", "Minimum", "Multiply", "RNN", "Reshape", "SimpleRNN", "Subtract", "add", "average",
+    "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]

@@ -9,12 +9,15 @@ is the math, written with tensor operations so autodiff gives its gradient;
 import collections
 import contextlib
 import functools
+import inspect
 import math
 import re
 import threading
 
 from chainrule import autograd, _backend, initializers
+from chainrule.ops.node import KerasTensor, Node, any_symbolic
 from chainrule.tensor import Tensor
+from chainrule.utils import tree
 from chainrule.variables import Variable
 
 _name_counts = collections.Counter()
@@ -122,6 +125,71 @@ def format_shape(shape):
     return str(tuple(shape))
 
 
+class _CallContext(threading.local):
+    """What an outer layer's call passes down to the layers it calls, one per thread.
+
+    ``training`` is the flag of the nearest enclosing call that had one: a layer called inside
+    another's ``call`` without ``training=`` inherits it, as in Keras, so a subclassed model's
+    ``self.dropout(x)`` drops out during ``fit``. ``tracing`` is set while a layer runs on
+    placeholder data to learn its output's shape (see :meth:`Layer.compute_output_spec`):
+    ``add_loss`` records nothing then."""
+
+    def __init__(self):
+        self.training = None
+        self.depth = 0
+        self.tracing = False
+
+
+_call_context = _CallContext()
+_adds_losses = False  # whether any layer ever called add_loss (else no call clears losses)
+_UNTRACKED = frozenset({"_own_weights", "_sublayers", "_inbound_nodes", "_init_arguments", "_losses"})
+
+
+def is_shape(value):
+    """Whether ``value`` is one shape (a tuple or list of ints and None), not a structure of them."""
+    return isinstance(value, (tuple, list)) and all(
+        d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in value)
+
+
+def map_shapes(function, shapes):
+    """``shapes`` (one shape, or a list, tuple or dict of them) with ``function`` applied to each."""
+    if is_shape(shapes):
+        return function(tuple(shapes))
+    if isinstance(shapes, dict):
+        return {key: map_shapes(function, value) for key, value in shapes.items()}
+    if isinstance(shapes, (list, tuple)):
+        return [map_shapes(function, value) for value in shapes]
+    return shapes
+
+
+def _to_tensor(value, dtype):
+    if isinstance(value, Tensor):
+        x = value
+    elif isinstance(value, (_backend.numpy.ndarray, _backend.numpy.generic, int, float)) and not isinstance(value, bool):
+        x = Tensor(value)
+    else:
+        return value  # None, strings, ... pass to call as they are
+    if x.dtype.kind == "f" and x.dtype != dtype:
+        x = x.astype(dtype)
+    return x
+
+
+def _is_numbers(value):
+    """A (nested) Python list of numbers: data, not a list of inputs."""
+    if isinstance(value, (list, tuple)):
+        return all(_is_numbers(item) for item in value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _call_signature(call):
+    """``(takes training, default of training, takes mask)`` for a ``call`` method."""
+    parameters = inspect.signature(call).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    training = parameters.get("training")
+    default = None if training is None or training.default is inspect.Parameter.empty else training.default
+    return (training is not None or takes_any, default, "mask" in parameters or takes_any)
+
+
 class Layer:
     """Base class of layers.
 
@@ -133,9 +201,13 @@ class Layer:
         input_shape: the shape of one sample (no batch axis), for the first layer of a model.
         batch_input_shape: the same with the batch axis (usually None) in front.
         input_dim: for 2-D inputs, the same as ``input_shape=(input_dim,)``.
+
+    Layers, models and variables assigned as attributes (alone, or in lists, tuples and dicts)
+    are tracked: their weights are this layer's weights, as in Keras.
     """
 
     input_spec = None  # an InputSpec, set by subclasses (usually in build)
+    _call_takes_training, _call_training_default, _call_takes_mask = True, False, False
 
     def __init_subclass__(cls, **kwargs):
         # As in Keras, a layer is built once its build() returns, whoever called it; a second
@@ -143,6 +215,15 @@ class Layer:
         super().__init_subclass__(**kwargs)
         if "build" in cls.__dict__:
             cls.build = _marks_built(cls.__dict__["build"])
+        if "call" in cls.__dict__:
+            # Keras passes training= and mask= only to a call that accepts them
+            (cls._call_takes_training, cls._call_training_default,
+             cls._call_takes_mask) = _call_signature(cls.__dict__["call"])
+
+    def __new__(cls, *args, **kwargs):
+        layer = super().__new__(cls)
+        layer._init_arguments = (args, kwargs)  # for get_config of user layers that do not write one
+        return layer
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
                  batch_input_shape=None, input_dim=None, **unknown):
@@ -159,6 +240,8 @@ class Layer:
         self._trainable = bool(trainable)
         self._own_weights = []
         self._sublayers = []
+        self._inbound_nodes = []
+        self._losses = []
         self.input_shape = None  # the batch shape seen by build, batch axis None
         self._accepted_shape = None  # the last input shape that passed the checks
         self._declared_input_shape = None
@@ -175,7 +258,8 @@ class Layer:
         """Creates the weights for inputs of ``input_shape`` (batch axis first, may be None)."""
 
     def call(self, x, training=False):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} has no call(); a layer subclass "
+                                  f"defines call(self, inputs) with its computation")
 
     def compute_output_shape(self, input_shape):
         """The output's shape for an input of ``input_shape``; the default is the same shape."""
@@ -183,9 +267,15 @@ class Layer:
 
     def build_for(self, input_shape):
         """Builds the layer for ``input_shape`` if it is not built yet, then checks the shape
-        against the declared one (``input_shape=``) and the layer's InputSpec."""
+        against the declared one (``input_shape=``) and the layer's InputSpec. A structure of
+        shapes (a layer called on a list of inputs) goes to ``build`` as it is."""
         if self.built and input_shape == self._accepted_shape:
             return  # the shape of the previous batch, already checked
+        if not is_shape(input_shape):
+            if not self.built:
+                self.build(input_shape)
+            self._accepted_shape = input_shape
+            return
         input_shape = shape_tuple(input_shape, f"{self.name}: input shape")
         self._check_declared(input_shape)
         if not self.built:
@@ -216,21 +306,160 @@ class Layer:
         self.build_for(input_shape)
         return tuple(self.compute_output_shape(tuple(input_shape)))
 
-    def __call__(self, x, training=False):
-        """Builds and checks the layer for ``x``'s shape, casts floating ``x`` to the layer's
-        dtype and runs :meth:`call`.
+    def __call__(self, *args, **kwargs):
+        """Builds and checks the layer for its input's shape, casts floating inputs to the
+        layer's dtype and runs :meth:`call`; on symbolic inputs (``Input()``), records a node of
+        the Functional API's graph instead and returns symbolic outputs.
 
-        Integers pass as they are, as in Keras: they may be ids (an Embedding reads them, and a
-        Flatten or Reshape before it must not round 2**24 + 1 to float32). The operations that
-        compute with them convert them straight to the weights' dtype (``linear``, the
-        recurrent layers), so they reach a float64 model exactly.
+        The first argument is the input: a tensor, an array, or a list or dict of them. Integers
+        pass as they are, as in Keras: they may be ids (an Embedding reads them, and a Flatten or
+        Reshape before it must not round 2**24 + 1 to float32). ``training`` and ``mask`` reach
+        :meth:`call` only if it accepts them; without ``training=``, a layer called inside
+        another's call takes the outer call's flag.
         """
-        if not isinstance(x, Tensor):
-            x = Tensor(x)
-        self.build_for(x.shape)
-        if x.dtype.kind == "f" and x.dtype != self.dtype:
-            x = x.astype(self.dtype)
-        return self.call(x, training=training)
+        if not args:
+            if "inputs" not in kwargs:
+                raise TypeError(f"{self.describe()}: called without an input")
+            args = (kwargs.pop("inputs"),)
+        if any_symbolic(args, kwargs):
+            return self._symbolic_call(args, kwargs)
+        inputs = args[0]
+        if _is_numbers(inputs) or not isinstance(inputs, (list, tuple, dict)):
+            inputs = _to_tensor(inputs if not isinstance(inputs, (list, tuple)) else
+                                _backend.numpy.asarray(inputs), self.dtype)
+            self.build_for(inputs.shape)
+        else:
+            inputs = tree.map_structure(lambda value: _to_tensor(value, self.dtype), inputs)
+            self.build_for(tree.map_structure(
+                lambda value: value.shape if isinstance(value, Tensor) else None, inputs))
+        context = _call_context
+        training = kwargs.pop("training", None)
+        if training is None:
+            training = context.training
+        if self._call_takes_training:
+            kwargs["training"] = self._call_training_default if training is None else training
+        if not self._call_takes_mask:
+            kwargs.pop("mask", None)
+        if context.depth == 0 and _adds_losses:
+            self._clear_losses()
+        previous = context.training
+        context.depth += 1
+        if training is not None:
+            context.training = bool(training)
+        try:
+            return self.call(inputs, *args[1:], **kwargs)
+        finally:
+            context.depth -= 1
+            context.training = previous
+
+    # --- the symbolic graph -----------------------------------------------------------------
+
+    def _symbolic_call(self, args, kwargs):
+        outputs = self.compute_output_spec(*args, **kwargs)
+        Node(self, args, kwargs, outputs)
+        return outputs
+
+    def compute_output_spec(self, *args, **kwargs):
+        """The symbolic output (KerasTensors: shape and dtype) for symbolic inputs.
+
+        A layer that defines :meth:`compute_output_shape` is trusted with it; any other (a
+        user's layer, a Lambda) runs :meth:`call` twice on placeholder zeros, giving every
+        unknown axis (None) a different size each time, and reports None wherever the output's
+        size followed it."""
+        inputs = args[0]
+        shapes = tree.map_structure(lambda x: x.shape if isinstance(x, KerasTensor) else None, inputs)
+        shapes = shapes if is_shape(shapes) else shapes
+        if (type(self).compute_output_shape is not Layer.compute_output_shape
+                and not any_symbolic(args[1:], kwargs)):
+            self.build_for(shapes)
+            output_shapes = self.compute_output_shape(shapes)
+            dtype = self._output_dtype(tree.flatten(inputs))
+            return map_shapes(lambda shape: KerasTensor(shape, dtype), output_shapes)
+        return self._trace(args, kwargs)
+
+    def _output_dtype(self, inputs):
+        """Floating inputs are cast to the layer's dtype, and weights compute in it; a layer
+        without weights passes integers through (Flatten, Reshape before an Embedding)."""
+        symbolic = [x for x in inputs if isinstance(x, KerasTensor)]
+        if any(_backend.numpy.dtype(x.dtype).kind == "f" for x in symbolic) or self._all_weights():
+            return _backend.numpy.dtype(self.dtype).name
+        return symbolic[0].dtype if symbolic else _backend.numpy.dtype(self.dtype).name
+
+    def _trace(self, args, kwargs):
+        def placeholders(size):
+            def fill(x):
+                if not isinstance(x, KerasTensor):
+                    return x
+                shape = tuple(size if d is None else d for d in x.shape)
+                return Tensor(_backend.numpy.zeros(shape, dtype=x.dtype))
+            return tree.map_structure(fill, (args, kwargs))
+
+        context = _call_context
+        tracing = context.tracing
+        context.tracing = True
+        try:
+            with autograd.no_grad(), _backend.numpy.errstate(all="ignore"):
+                outputs = []
+                for size in (2, 3):
+                    call_args, call_kwargs = placeholders(size)
+                    outputs.append(self(*call_args, **call_kwargs))
+        finally:
+            context.tracing = tracing
+        first, second = outputs
+
+        def spec(a, b):
+            if not isinstance(a, Tensor):
+                return a
+            shape = tuple(d if d == e else None for d, e in zip(a.shape, b.shape))
+            return KerasTensor(shape, a.dtype.name)
+
+        flat = [spec(a, b) for a, b in zip(tree.flatten(first), tree.flatten(second))]
+        return tree.pack_sequence_as(first, flat)
+
+    @property
+    def input(self):
+        """The symbolic input of the layer's first call on symbolic tensors."""
+        return self._first_node("input").call_args[0]
+
+    @property
+    def output(self):
+        """The symbolic output of the layer's first call on symbolic tensors (what
+        ``Model(inputs, layer.output)`` takes to make a feature extractor)."""
+        return self._first_node("output").outputs
+
+    def _first_node(self, what):
+        if not self._inbound_nodes:
+            raise AttributeError(f"{self.describe()} has never been called on a symbolic input, so it "
+                                 f"has no {what}; call it on Input(...) or put it in a model built "
+                                 f"with an input shape")
+        return self._inbound_nodes[0]
+
+    # --- losses -----------------------------------------------------------------------------
+
+    def add_loss(self, loss):
+        """Adds ``loss`` (a scalar tensor computed in ``call``) to the model's training loss.
+
+        The losses of a call are kept until the next call of the outermost layer; a model's
+        :attr:`losses` collects those of every layer in it."""
+        global _adds_losses
+        if _call_context.tracing:
+            return
+        _adds_losses = True
+        self._losses.append(loss)
+
+    @property
+    def losses(self):
+        """The losses added with :meth:`add_loss` during the last call, this layer's and its
+        sublayers'."""
+        found = list(self._losses)
+        for layer in self._walk_layers():
+            found.extend(layer._losses)
+        return found
+
+    def _clear_losses(self):
+        self._losses = []
+        for layer in self._walk_layers():
+            layer._losses = []
 
     # --- weights ----------------------------------------------------------------------------
 
@@ -239,10 +468,26 @@ class Layer:
         for arg, value in named.items():
             initializers.get(value, where=f"{self.name}: {arg}")
 
-    def add_weight(self, name, shape, initializer="glorot_uniform", trainable=True, dtype=None):
-        """Creates, records and returns a Variable of ``shape`` filled by ``initializer``."""
+    def add_weight(self, name=None, shape=None, initializer="glorot_uniform", trainable=True, dtype=None,
+                   **options):
+        """Creates, records and returns a Variable of ``shape`` filled by ``initializer``.
+
+        Keras's keyword arguments are accepted (``add_weight(shape=..., initializer=...,
+        trainable=..., name=...)``); ``regularizer``, ``constraint`` and the distribution options
+        are refused until chainrule has them, rather than ignored."""
+        unsupported = {key: value for key, value in options.items()
+                       if value is not None and key not in ("autocast", "aggregation", "synchronization",
+                                                            "overwrite_with_gradient")}
+        if unsupported:
+            raise ValueError(f"{self.name}: add_weight does not support {sorted(unsupported)} yet")
+        if shape is None:
+            shape = ()
+        name = name or f"variable_{len(self._own_weights)}"
+        shape = tuple(shape_tuple(shape, f"{self.name}/{name}: shape"))
+        if None in shape:
+            raise ValueError(f"{self.name}/{name}: a weight needs a fully known shape, received {shape}")
         init = initializers.get(initializer, where=f"{self.name}/{name}")
-        dtype = dtype or self.dtype
+        dtype = _backend.numpy.dtype(dtype).name if dtype is not None else self.dtype
         if _weight_budget.remaining is not None:
             size = math.prod(shape)
             if size > _weight_budget.remaining:
@@ -260,6 +505,45 @@ class Layer:
         self._sublayers.append(layer)
         return layer
 
+    def _tracked(self, kind):
+        """The objects of ``kind`` this layer holds directly: in ``track``'s list, then in its
+        attributes (alone or in lists, tuples and dicts), each once, in order."""
+        found, seen = [], set()
+
+        def visit(value, depth):
+            if isinstance(value, kind):
+                if id(value) not in seen:
+                    seen.add(id(value))
+                    found.append(value)
+            elif depth < 4 and isinstance(value, dict):
+                for item in value.values():
+                    visit(item, depth + 1)
+            elif depth < 4 and isinstance(value, (list, tuple)) and any(
+                    isinstance(item, (kind, Layer, list, tuple, dict)) for item in value[:8]):
+                for item in value:
+                    visit(item, depth + 1)
+
+        if kind is Layer:
+            for layer in self._sublayers:
+                visit(layer, 0)
+        for name, value in self.__dict__.items():
+            if name not in _UNTRACKED and value is not self:
+                visit(value, 0)
+        return found
+
+    def _walk_layers(self):
+        """Every layer inside this one, depth first, each once (this one excluded)."""
+        found, seen = [], {id(self)}
+        stack = list(reversed(self._tracked(Layer)))
+        while stack:
+            layer = stack.pop()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            found.append(layer)
+            stack.extend(reversed(layer._tracked(Layer)))
+        return found
+
     @property
     def trainable(self):
         return self._trainable
@@ -268,15 +552,24 @@ class Layer:
     def trainable(self, flag):
         """Freezing a layer (False) keeps its weights out of gradients and updates."""
         self._trainable = bool(flag)
-        for layer in self._sublayers:
+        for layer in self._tracked(Layer):
             layer.trainable = flag
-        for w in self._own_weights:
+        for w in self._own_variables():
             w.requires_grad = self._trainable and w.trainable
 
+    def _own_variables(self):
+        own = list(self._own_weights)
+        known = {id(w) for w in own}
+        own.extend(w for w in self._tracked(Variable) if id(w) not in known)
+        return own
+
     def _all_weights(self):
-        weights = list(self._own_weights)
-        for layer in self._sublayers:
-            weights.extend(layer._all_weights())
+        weights, seen = [], set()
+        for layer in [self] + self._walk_layers():
+            for w in layer._own_variables():
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    weights.append(w)
         return weights
 
     @property
@@ -291,6 +584,18 @@ class Layer:
     @property
     def non_trainable_weights(self):
         return [w for w in self._all_weights() if not w.requires_grad]
+
+    @property
+    def variables(self):
+        return self.weights
+
+    @property
+    def trainable_variables(self):
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self):
+        return self.non_trainable_weights
 
     def get_weights(self):
         """Copies of the weights' values, as NumPy arrays, in the order of :attr:`weights`."""
@@ -317,18 +622,63 @@ class Layer:
     # --- configuration ----------------------------------------------------------------------
 
     def get_config(self):
-        """The constructor arguments, as plain values."""
+        """The constructor arguments, as plain values.
+
+        A user's layer that does not write its own ``get_config`` gets, as in Keras, the
+        arguments its ``__init__`` was called with, if they are all plain values (numbers,
+        strings, lists, dicts)."""
         config = {"name": self.name, "trainable": self.trainable, "dtype": str(self.dtype)}
         if self._declared_input_shape is not None:
             config["batch_input_shape"] = list(self._declared_input_shape)
+        if type(self).get_config is Layer.get_config and not type(self).__module__.startswith("chainrule."):
+            config = {**self._auto_config(), **config}
+        return config
+
+    def _auto_config(self):
+        args, kwargs = getattr(self, "_init_arguments", ((), {}))
+        try:
+            bound = inspect.signature(type(self).__init__).bind(self, *args, **kwargs)
+        except TypeError:
+            bound = None
+        plain = bound is not None
+        config = {}
+        if bound is not None:
+            for name, value in list(bound.arguments.items())[1:]:
+                kind = bound.signature.parameters[name].kind
+                if kind is inspect.Parameter.VAR_KEYWORD:
+                    config.update(value)
+                elif kind is inspect.Parameter.VAR_POSITIONAL:
+                    plain = plain and not value
+                else:
+                    config[name] = value
+            plain = plain and _is_plain(config)
+        if not plain:
+            raise NotImplementedError(
+                f"{self.describe()}: its class {type(self).__name__} does not define get_config(), "
+                f"and its constructor arguments are not all plain values (numbers, strings, lists, "
+                f"dicts), so they cannot be written down; define get_config() returning them")
         return config
 
     @classmethod
     def from_config(cls, config):
+        if cls.get_config is Layer.get_config and not cls.__module__.startswith("chainrule."):
+            # Keras's rule for automatic configurations: the base keys go only to an __init__
+            # that takes them (by name or through **kwargs)
+            parameters = inspect.signature(cls.__init__).parameters
+            if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+                config = {k: v for k, v in config.items() if k in parameters}
         return cls(**config)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _is_plain(value):
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    return value is None or isinstance(value, (bool, int, float, str))
 
 
 def _marks_built(build):
@@ -337,8 +687,10 @@ def _marks_built(build):
         if self.built:
             return
         if input_shape is not None:
-            input_shape = shape_tuple(input_shape, f"{self.name}: build")
-            input_shape = (None,) + input_shape[1:] if input_shape else input_shape
+            # the batch axis is left open (None): the weights fit any batch size
+            input_shape = map_shapes(lambda shape: (None,) + shape[1:] if shape else shape,
+                                     input_shape if not is_shape(input_shape)
+                                     else shape_tuple(input_shape, f"{self.name}: build"))
         build(self, input_shape)
         if input_shape is not None:
             self.input_shape = input_shape

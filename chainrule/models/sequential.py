@@ -2,12 +2,11 @@
 
 from chainrule.layers.core.input_layer import InputLayer
 from chainrule.layers.layer import Layer, format_shape, shape_tuple
-from chainrule.models.summary import summary_lines
-from chainrule.training import loop
-from chainrule.training.compile import Compiled
+from chainrule.models.model import Model
+from chainrule.ops.node import KerasTensor
 
 
-class Sequential(Layer):
+class Sequential(Model):
     """A model whose layers run one after the other.
 
     The model knows its layers and their weights; ``compile`` records how to train it and
@@ -33,9 +32,7 @@ class Sequential(Layer):
         self._names = set()  # the layers' names, so add checks a name in O(1)
         self._shapes = []  # once built: the output shape after each layer, so add and pop are O(1)
         self._output_shapes = {}  # input shapes already checked through every layer -> output
-        self.compiled = None
-        self.history = None
-        self.stop_training = False
+        self._graph = None  # (input, output) KerasTensors, made when first asked for
         for layer in layers or []:
             self.add(layer)
 
@@ -56,6 +53,9 @@ class Sequential(Layer):
             ValueError: for a repeated layer name, an Input that is not first, or a layer that
                 does not accept the previous layer's output (nothing is added then).
         """
+        if isinstance(layer, KerasTensor) and isinstance(getattr(layer._keras_history, "operation", None),
+                                                         InputLayer):
+            layer = layer._keras_history.operation  # Input(shape=...) as the first entry
         if isinstance(layer, InputLayer):
             if self._sublayers or self._declared_input_shape is not None:
                 raise ValueError(f'Sequential "{self.name}": an Input can only come first')
@@ -87,6 +87,7 @@ class Sequential(Layer):
             self._declared_input_shape = declared
         self._names.add(layer.name)
         self._output_shapes.clear()
+        self._graph = None
 
     def pop(self):
         """Removes the last layer.
@@ -99,6 +100,7 @@ class Sequential(Layer):
         layer = self._sublayers.pop()
         self._names.discard(layer.name)
         self._output_shapes.clear()
+        self._graph = None
         if self.built:
             self._shapes.pop()
             self.output_shape = self._shapes[-1] if self._shapes else self.built_input_shape
@@ -164,101 +166,45 @@ class Sequential(Layer):
             shape = layer.compute_output_shape(shape)
         return shape
 
-    def summary(self, print_fn=None):
-        """Prints the layers, their output shapes and parameter counts, and the totals."""
-        print_fn = print_fn or print
-        for line in summary_lines(self):
-            print_fn(line)
-
     def count_params(self):
         if not self.built:
             raise ValueError(f'Sequential "{self.name}" is not built yet: give the first layer '
                              f"an input_shape, or call build() or fit() first")
         return sum(w.size for w in self._all_weights())
 
-    # --- training (delegated to chainrule.training) ----------------------------------------
+    # --- the symbolic graph (for layer.output and Model(model.inputs, ...)) --------------------
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, weighted_metrics=None):
-        """Sets the optimizer, loss and metrics, each a name or an object.
-
-        Args:
-            optimizer: "adam", "sgd", "rmsprop" (the default), "adamw", "adagrad", or an Optimizer.
-            loss: a loss name ("categorical_crossentropy", "mse", ...), a Loss, or a function.
-            metrics: a list of metric names ("accuracy", ...) or Metric objects, reported per
-                epoch; they ignore sample weights, as in Keras.
-            weighted_metrics: metrics that take the sample weights into account.
-
-        Raises:
-            ValueError: for an unknown name (listing the valid ones); the previous
-                configuration stays.
-        """
-        self.compiled = Compiled(optimizer, loss, metrics, weighted_metrics)
+    def _symbolic_graph(self):
+        if self._graph is None:
+            if not self.built:
+                raise AttributeError(f"{self.describe()} is not built, so it has no inputs or outputs "
+                                     f"yet; give it an input shape (Input(shape=...) first)")
+            x = InputLayer(batch_shape=self.built_input_shape).output
+            inputs = x
+            for layer in self._sublayers:
+                x = layer(x)
+            self._graph = (inputs, x)
+        return self._graph
 
     @property
-    def optimizer(self):
-        return None if self.compiled is None else self.compiled.optimizer
+    def inputs(self):
+        return [self._symbolic_graph()[0]]
 
     @property
-    def loss(self):
-        return None if self.compiled is None else self.compiled.loss
-
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, validation_batch_size=None, validation_freq=1):
-        """Trains the model for ``epochs`` passes over ``(x, y)``.
-
-        Args:
-            x, y: the inputs and targets (arrays with samples on the first axis).
-            batch_size: samples per step (32).
-            epochs: the epoch to stop at (training runs epochs ``initial_epoch`` .. ``epochs-1``).
-            verbose: 0 silent, 1 progress bar, 2 one line per epoch ("auto": 1).
-            callbacks: a list of Callback objects.
-            validation_split: the fraction of the data, taken from its end before shuffling,
-                held out to validate after each epoch.
-            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``
-                (takes precedence over validation_split).
-            shuffle: reshuffle the training data before each epoch.
-            class_weight: ``{class: weight}``, multiplying each sample's loss by its class's weight.
-            sample_weight: a weight per sample.
-            initial_epoch: the epoch to start from (to resume).
-            validation_batch_size: batch size of validation (batch_size).
-            validation_freq: validate every this many epochs.
-
-        Returns:
-            A History: ``history.history["loss"]``, ``["accuracy"]``, ``["val_loss"]``...
-
-        Raises:
-            RuntimeError: if the model is not compiled.
-            ValueError: for any bad argument or data, before any weight changes.
-        """
-        return loop.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
-                        validation_data, shuffle, class_weight, sample_weight, initial_epoch,
-                        validation_batch_size, validation_freq)
-
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 callbacks=None, return_dict=False):
-        """The loss and metrics on ``(x, y)``: a float when there are no metrics, else
-        ``[loss, metric...]`` (or a dict with ``return_dict``)."""
-        return loop.evaluate(self, x, y, batch_size, verbose, sample_weight, callbacks, return_dict)
-
-    def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
-        """The outputs for ``x``, computed in batches (32) without a graph, as a NumPy array."""
-        return loop.predict(self, x, batch_size, verbose, callbacks)
-
-    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
-        """One training step on this batch; returns its loss (and metrics)."""
-        return loop.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
-
-    def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
-        return loop.test_on_batch(self, x, y, sample_weight, return_dict)
-
-    def predict_on_batch(self, x):
-        return loop.predict_on_batch(self, x)
+    def outputs(self):
+        return [self._symbolic_graph()[1]]
 
     @property
-    def metrics_names(self):
-        metric_set = getattr(self, "metric_set", None)
-        return list(metric_set.results()) if metric_set else ["loss"]
+    def input(self):
+        return self._symbolic_graph()[0]
+
+    @property
+    def output(self):
+        return self._symbolic_graph()[1]
+
+    @property
+    def output_names(self):
+        return [self._sublayers[-1].name] if self._sublayers else ["output"]
 
     def get_config(self):
         """The model's name, its declared input shape, the shape it was built for, and each
@@ -278,28 +224,6 @@ class Sequential(Layer):
 
         return model_from_config({"class_name": "Sequential", "config": config}, "Sequential.from_config",
                            custom_objects)
-
-    # --- saving (chainrule.saving holds the format) -----------------------------------------
-
-    def save(self, filepath):
-        """Writes the architecture, weights, compile settings and optimizer state to ``filepath``
-        (a ``.chainrule`` file; see :mod:`chainrule.saving`)."""
-        from chainrule.saving import save_model
-
-        save_model(self, filepath)
-
-    def save_weights(self, filepath):
-        """Writes the weights alone to ``filepath``."""
-        from chainrule.saving import save_weights
-
-        save_weights(self, filepath)
-
-    def load_weights(self, filepath):
-        """Reads weights written by :meth:`save_weights` (or :meth:`save`) into this model; every
-        name and shape is checked before any weight changes."""
-        from chainrule.saving import load_weights
-
-        load_weights(self, filepath)
 
     def __repr__(self):
         shape = format_shape(self.built_input_shape) if self.built else "unbuilt"

@@ -1,4 +1,9 @@
-"""``model.summary()``: a table of layers, output shapes and parameter counts, as Keras 3 draws it."""
+"""``model.summary()``: a table of layers, output shapes and parameter counts, as Keras 3 draws it
+(with a "Connected to" column for functional models)."""
+
+import textwrap
+
+from chainrule._backend import numpy as np
 
 
 def readable_size(n_bytes):
@@ -15,40 +20,81 @@ def _shape_text(shape):
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def summary_lines(model):
-    """The lines of the summary of a Sequential ``model``."""
+def _params(layer):
+    return f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
+
+
+def _sequential_rows(model):
     rows = []
     shape = model.built_input_shape
     for layer in model.layers:
         label = f"{layer.name} ({type(layer).__name__})"
         if layer.built and shape is not None:
             shape = layer.compute_output_shape(shape)
-            rows.append((label, _shape_text(shape), f"{layer.count_params():,}"))
+            rows.append((label, _shape_text(shape), _params(layer)))
         else:
-            rows.append((label, "?", "0 (unbuilt)"))
-    headers = ("Layer (type)", "Output Shape", "Param #")
-    widths = [max([31, len(headers[0])] + [len(r[0]) for r in rows]),
-              max([22] + [len(r[1]) for r in rows]),
-              max([13] + [len(r[2]) for r in rows])]
+            rows.append((label, "?", _params(layer)))
+    return rows
+
+
+def _functional_rows(model):
+    from chainrule.utils import tree
+
+    rows = []
+    for operation in model._operations:
+        label = f"{operation.name} ({getattr(operation, 'summary_type', type(operation).__name__)})"
+        nodes = [node for node in operation._inbound_nodes
+                 if node in model._node_set or (node.is_input and any(
+                     x in node.outputs if isinstance(node.outputs, list) else x is node.outputs
+                     for x in model.inputs))]
+        shapes = [x.shape for node in nodes[:1] for x in tree.flatten(node.outputs)]
+        shape = _shape_text(shapes[0] if len(shapes) == 1 else shapes) if shapes else "?"
+        inbound = [f"{x._keras_history.operation.name}[{x._keras_history.node_index}]"
+                   f"[{x._keras_history.tensor_index}]"
+                   for node in nodes for x in node.input_tensors]
+        rows.append((label, shape, _params(operation), ", ".join(inbound) or "-"))
+    return rows
+
+
+def _subclassed_rows(model):
+    return [(f"{layer.name} ({type(layer).__name__})", "?", _params(layer)) for layer in model.layers]
+
+
+def summary_lines(model):
+    """The lines of the summary of ``model``."""
+    if hasattr(model, "_operations"):
+        rows = _functional_rows(model)
+        headers = ("Layer (type)", "Output Shape", "Param #", "Connected to")
+        minimums = [31, 22, 13, 20]
+    else:
+        rows = _sequential_rows(model) if hasattr(model, "built_input_shape") else _subclassed_rows(model)
+        headers = ("Layer (type)", "Output Shape", "Param #")
+        minimums = [31, 22, 13]
+    wrap = {0: 31, 3: 30}  # long names and connection lists wrap, as in Keras's table
+    cells = [[textwrap.wrap(text, wrap[i], break_on_hyphens=False) or [""] if i in wrap else [text]
+              for i, text in enumerate(row)] for row in rows]
+    widths = [max([minimums[i], len(headers[i])] + [len(line) for row in cells for line in row[i]])
+              for i in range(len(headers))]
 
     def line(left, fill, middle, right):
         return left + middle.join(fill * (w + 2) for w in widths) + right
 
-    def cells(values, edge):
-        texts = [f" {values[0]:<{widths[0]}} ", f" {values[1]:<{widths[1]}} ",
-                 f" {values[2]:>{widths[2]}} "]
-        return edge + edge.join(texts) + edge
+    def texts(values, edge):
+        parts = [f" {value:>{widths[i]}} " if i == 2 else f" {value:<{widths[i]}} "
+                 for i, value in enumerate(values)]
+        return edge + edge.join(parts) + edge
 
-    lines = [f'Model: "{model.name}"', line("┏", "━", "┳", "┓"), cells(headers, "┃"),
+    lines = [f'Model: "{model.name}"', line("┏", "━", "┳", "┓"), texts(headers, "┃"),
              line("┡", "━", "╇", "┩")]
-    for i, row in enumerate(rows):
+    for i, row in enumerate(cells):
         if i:
             lines.append(line("├", "─", "┼", "┤"))
-        lines.append(cells(row, "│"))
+        for k in range(max(len(cell) for cell in row)):
+            lines.append(texts([cell[k] if k < len(cell) else "" for cell in row], "│"))
     lines.append(line("└", "─", "┴", "┘"))
     trainable = sum(w.size for w in model.trainable_weights)
     frozen = sum(w.size for w in model.non_trainable_weights)
-    size = model.dtype.itemsize
+    size = np.dtype(model.dtype).itemsize
     lines += [f" Total params: {trainable + frozen:,} ({readable_size((trainable + frozen) * size)})",
               f" Trainable params: {trainable:,} ({readable_size(trainable * size)})",
               f" Non-trainable params: {frozen:,} ({readable_size(frozen * size)})"]

@@ -1,13 +1,14 @@
 """The training loop: fit, evaluate, predict and the single-batch versions.
 
-``train_step`` is the heart of it: forward pass, loss, backward pass, optimizer update. Around it
-the loop batches and shuffles the data, keeps the running loss and metrics, validates at the end
-of each epoch and calls the callbacks. Evaluation and prediction run under ``no_grad``, so they
-build no graph.
+The model's ``train_step(data)`` is the heart of it (forward pass, loss, backward pass,
+optimizer update; see :meth:`chainrule.models.Model.train_step`). Around it the loop batches
+and shuffles the data (arrays, or lists and dicts of them for several inputs and outputs),
+resets the metrics each epoch, validates at the end of each epoch and calls the callbacks.
+Evaluation and prediction run under ``no_grad``, so they build no graph.
 
-Everything the caller passes is checked before the first step. The optimizer's update is the
-only place weights change, and it is shielded from Ctrl-C, so an interruption (or an exception
-from a callback) leaves the weights as they were after the last completed step.
+Everything the caller passes is checked before the first step. A training step is shielded
+from Ctrl-C, so an interruption (or an exception from a callback) leaves the weights as they
+were after the last completed step, never half-updated.
 """
 
 import contextlib
@@ -20,46 +21,8 @@ from chainrule._backend import numpy as np
 from chainrule.training import data
 from chainrule.training.callbacks import CallbackList, History, ProgbarLogger
 from chainrule.training.progbar import Progbar
-
-
-def train_step(model, x, y, sample_weight=None, guard=None):
-    """One step of gradient descent on one batch.
-
-    1. forward: ``y_pred = model(x, training=True)`` records the graph;
-    2. loss: the compiled loss of ``y`` against ``y_pred``, a scalar;
-    3. backward: ``loss.backward()`` fills ``.grad`` of every trainable weight;
-    4. update: the optimizer changes the weights in place.
-
-    With no trainable weight (every layer frozen) only 1 and 2 run, as in Keras. Only the
-    targets' shape is checked here (and sparse labels where the loss reads them): ``fit`` checked
-    all of their values before the first step (call ``model.compiled.loss.check_targets`` first
-    when calling this yourself).
-
-    Returns:
-        ``(loss value, y_pred array)``.
-    """
-    compiled = model.compiled
-    variables = model.trainable_weights
-    y_pred = model(x, training=True)
-    loss = compiled.loss.compute(y, y_pred, sample_weight)
-    if not variables:
-        return float(loss.data), y_pred.data
-    for variable in variables:
-        variable.grad = None
-    loss.backward()
-    grads = [variable.grad for variable in variables]
-    with guard.update() if guard is not None else contextlib.nullcontext():
-        compiled.optimizer.apply(grads, variables)
-    # the gradients stay in .grad until the next step, for callbacks that watch them
-    return float(loss.data), y_pred.data
-
-
-def test_step(model, x, y, sample_weight=None):
-    """The loss and predictions of one batch, in inference mode, without a graph."""
-    with no_grad():
-        y_pred = model(x, training=False)
-        loss = model.compiled.loss.compute(y, y_pred, sample_weight)
-    return float(loss.data), y_pred.data
+from chainrule.utils import tree
+from chainrule.tensor import Tensor
 
 
 class InterruptGuard:
@@ -104,13 +67,10 @@ class InterruptGuard:
 # --- checking the arguments -----------------------------------------------------------------
 
 
-def _require_compiled(model, what, need_loss=True):
+def _require_compiled(model, what):
     if getattr(model, "compiled", None) is None:
         raise RuntimeError(f"{what}: the model is not compiled; call model.compile(optimizer=..., "
                            f"loss=...) first")
-    if need_loss and model.compiled.loss is None:
-        raise ValueError(f"{what}: the model was compiled without a loss; compile it with "
-                         f"loss=... to {'train' if what == 'fit' else 'evaluate'}")
 
 
 def _verbose(value, what):
@@ -125,25 +85,83 @@ def _batch_size(value, what):
     return 32 if value is None else data.check_positive_int(value, f"{what}: batch_size")
 
 
+def _steps(value, what):
+    return None if value is None else data.check_positive_int(value, what)
+
+
+def _arrays(value, name, dtype):
+    """``value`` (an array, or a list, tuple or dict of them) with every array checked."""
+    if isinstance(value, dict):
+        return {key: _arrays(item, f"{name}[{key!r}]", dtype) for key, item in value.items()}
+    if isinstance(value, (list, tuple)) and value and all(
+            isinstance(item, (np.ndarray, dict, list, tuple)) or isinstance(item, Tensor) for item in value) and not all(
+            isinstance(item, (list, tuple)) and not isinstance(item, np.ndarray) for item in value):
+        return [_arrays(item, f"{name}[{i}]", dtype) for i, item in enumerate(value)]
+    return data.to_array(value, name, dtype)
+
+
+def _named_leaves(value, name):
+    if isinstance(value, dict):
+        return [leaf for key in sorted(value) for leaf in _named_leaves(value[key], f"{name}[{key!r}]")]
+    if isinstance(value, list):
+        return [leaf for i, item in enumerate(value) for leaf in _named_leaves(item, f"{name}[{i}]")]
+    return [(name, value)]
+
+
+def _output_names(model, outputs):
+    """The names of the model's outputs for the logs: the functional model's, the dict's keys,
+    or output_1, output_2... for a subclassed model that returns a list."""
+    if hasattr(model, "_output_names"):
+        return model._output_names
+    if isinstance(outputs, dict):
+        names = sorted(outputs)
+    elif isinstance(outputs, (list, tuple)) and len(tree.flatten(outputs)) > 1:
+        names = [f"output_{i + 1}" for i in range(len(tree.flatten(outputs)))]
+    else:
+        names = model.output_names
+    model._output_names = names
+    return names
+
+
 def _prepare(model, x, y, sample_weight, what, prefix=""):
-    """Arrays checked for type, length, finiteness, shape against the model and fit to the loss."""
+    """Arrays checked for type, length, finiteness, shape against the model and fit to the
+    loss; the model built for them and its losses and metrics matched to its outputs.
+
+    Returns:
+        ``(x, y, sample_weight, number of samples)``.
+    """
     dtype = model.dtype
-    x = data.to_array(x, f"{what}: {prefix}x", dtype)
-    y = data.to_array(y, f"{what}: {prefix}y", dtype)
+    x = _arrays(x, f"{what}: {prefix}x", dtype)
+    y = None if y is None else _arrays(y, f"{what}: {prefix}y", dtype)
     if sample_weight is not None:
-        sample_weight = data.to_array(sample_weight, f"{what}: {prefix}sample_weight", dtype)
-        if sample_weight.dtype.kind != "f":
-            sample_weight = sample_weight.astype(dtype)
-    data.check_same_length({f"{prefix}x": x, f"{prefix}y": y, f"{prefix}sample_weight": sample_weight})
-    if len(x) == 0:
+        sample_weight = _arrays(sample_weight, f"{what}: {prefix}sample_weight", dtype)
+        sample_weight = tree.map_structure(
+            lambda w: w if w.dtype.kind == "f" else w.astype(dtype), sample_weight)
+    leaves = (_named_leaves(x, f"{prefix}x") + _named_leaves(y, f"{prefix}y")
+              + _named_leaves(sample_weight, f"{prefix}sample_weight"))
+    data.check_same_length(dict(leaves))
+    n = len(tree.flatten(x)[0])
+    if n == 0:
         raise ValueError(f"{what}: {prefix}x holds no samples")
-    for name, array in ((f"{prefix}x", x), (f"{prefix}y", y), (f"{prefix}sample_weight", sample_weight)):
+    for name, array in leaves:
         if array is not None:
             data.check_finite(array, f"{what}: {name}")
-    output_shape = model.output_shape_for(x.shape)
-    # the whole of y, once: each batch's loss then checks only its shape
-    model.compiled.loss.check_targets(y, (None,) + tuple(output_shape[1:]), f"{what}: {prefix}y")
-    return x, y, sample_weight, output_shape
+    outputs = model.output_spec_for(x)
+    compiled = model.compiled
+    if compiled is not None:
+        names = _output_names(model, outputs)
+        output_shapes = [o.shape for o in tree.flatten(outputs)]
+        targets = None
+        if y is not None:
+            from chainrule.training.compile import match_outputs
+
+            targets = match_outputs(y, names, f"{what}: {prefix}y")
+        target_shapes = [None if t is None else t.shape for t in (targets or [None] * len(names))]
+        compiled.build(names, output_shapes, target_shapes)
+        if compiled.compile_loss is not None and y is not None:
+            # the whole of y, once: each batch's loss then checks only its shape
+            compiled.compile_loss.check_targets(y, output_shapes, f"{what}: {prefix}y")
+    return x, y, sample_weight, n
 
 
 def _prepare_optimizer(model, what):
@@ -152,15 +170,54 @@ def _prepare_optimizer(model, what):
     the steps will only compute the loss and metrics."""
     variables = model.trainable_weights
     if not variables:
-        warnings.warn(f"{what}: {model.describe()} has no trainable weights (every layer is "
-                      f"frozen or has none); the loss and metrics are computed, nothing is "
-                      f"trained", stacklevel=4)  # the user's call of fit, through Model.fit
-    elif not model.compiled.optimizer.built:
+        if type(model).train_step is _default_train_step(model):
+            warnings.warn(f"{what}: {model.describe()} has no trainable weights (every layer is "
+                          f"frozen or has none); the loss and metrics are computed, nothing is "
+                          f"trained", stacklevel=4)  # the user's call of fit, through Model.fit
+    elif model.compiled.optimizer is not None and not model.compiled.optimizer.built:
         model.compiled.optimizer.build(variables)
 
 
-def _take(array, index):
-    return None if array is None else array[index]
+def _default_train_step(model):
+    from chainrule.models.model import Model
+
+    return Model.train_step
+
+
+def _take(structure, index):
+    return None if structure is None else tree.map_structure(lambda a: a[index], structure)
+
+
+def _batch(x, y, sample_weight, index):
+    from chainrule.models.model import pack_x_y_sample_weight
+
+    return pack_x_y_sample_weight(_take(x, index), _take(y, index), _take(sample_weight, index))
+
+
+def _logs(values):
+    """A step's returned values as the logs callbacks see: Python floats by name, dicts (the
+    compiled metrics') spread into their entries."""
+    from chainrule.models.model import _flatten_logs
+
+    if not isinstance(values, dict):
+        raise TypeError(f"train_step and test_step must return a dict of values by name, received "
+                        f"{type(values).__name__}")
+    return _flatten_logs(values)
+
+
+def _with_class_weight(model, y, sample_weight, class_weight):
+    if class_weight is None:
+        return sample_weight
+    if isinstance(y, (list, dict)) and len(tree.flatten(y)) > 1:
+        raise ValueError("class_weight is only supported for models with a single output; pass "
+                         "sample_weight per output instead")
+    y = tree.flatten(y)[0] if y is not None else None
+    if y is None:
+        raise ValueError("class_weight needs targets y")
+    weights = data.class_weight_to_sample_weight(y, class_weight, model.dtype)
+    if sample_weight is None:
+        return weights
+    return tree.map_structure(lambda w: w * weights.reshape((-1,) + (1,) * (w.ndim - 1)), sample_weight)
 
 
 # --- fit ------------------------------------------------------------------------------------
@@ -168,8 +225,9 @@ def _take(array, index):
 
 def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
         validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-        sample_weight=None, initial_epoch=0, validation_batch_size=None, validation_freq=1):
-    """Trains ``model`` on ``(x, y)``; see :meth:`chainrule.models.Sequential.fit`."""
+        sample_weight=None, initial_epoch=0, validation_batch_size=None, validation_freq=1,
+        steps_per_epoch=None, validation_steps=None):
+    """Trains ``model`` on ``(x, y)``; see :meth:`chainrule.models.Model.fit`."""
     _require_compiled(model, "fit")
     batch_size = _batch_size(batch_size, "fit")
     verbose = _verbose(verbose, "fit")
@@ -181,11 +239,12 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     validation_freq = data.check_positive_int(validation_freq, "fit: validation_freq")
     validation_batch_size = (batch_size if validation_batch_size is None else
                              data.check_positive_int(validation_batch_size, "fit: validation_batch_size"))
-    x, y, sample_weight, output_shape = _prepare(model, x, y, sample_weight, "fit")
-    if class_weight is not None:
-        weights = data.class_weight_to_sample_weight(y, class_weight, model.dtype)
-        sample_weight = weights if sample_weight is None else sample_weight * weights.reshape(
-            (-1,) + (1,) * (sample_weight.ndim - 1))
+    steps_per_epoch = _steps(steps_per_epoch, "fit: steps_per_epoch")
+    validation_steps = _steps(validation_steps, "fit: validation_steps")
+    if x is None:
+        raise ValueError("fit: expected x, the training inputs, received None")
+    x, y, sample_weight, n = _prepare(model, x, y, sample_weight, "fit")
+    sample_weight = _with_class_weight(model, y, sample_weight, class_weight)
     validation = None
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
@@ -193,17 +252,17 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                              "(x_val, y_val, sample_weight_val)")
         validation = _prepare(model, *validation_data[:2],
                               validation_data[2] if len(validation_data) == 3 else None,
-                              "fit", prefix="validation_data ")[:3]
+                              "fit", prefix="validation_data ")
     elif validation_split:
-        split_at = data.validation_split_at(len(x), validation_split)
-        validation = (x[split_at:], y[split_at:], _take(sample_weight, slice(split_at, None)))
-        x, y, sample_weight = x[:split_at], y[:split_at], _take(sample_weight, slice(None, split_at))
+        split_at = data.validation_split_at(n, validation_split)
+        head, tail = slice(None, split_at), slice(split_at, None)
+        validation = (_take(x, tail), _take(y, tail), _take(sample_weight, tail), n - split_at)
+        x, y, sample_weight, n = _take(x, head), _take(y, head), _take(sample_weight, head), split_at
     _prepare_optimizer(model, "fit")
 
-    compiled = model.compiled
-    train_metrics = compiled.metric_set(output_shape, y.shape)
-    val_metrics = compiled.metric_set(output_shape, y.shape) if validation else None
-    steps = -(-len(x) // batch_size)
+    steps = -(-n // batch_size)
+    if steps_per_epoch is not None:
+        steps = min(steps, steps_per_epoch)
     history = History()
     user_callbacks = list(callbacks or [])
     progbar = [ProgbarLogger()] if verbose else []
@@ -211,7 +270,6 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     callback_list = CallbackList(user_callbacks + progbar + [history], model,
                                  {"epochs": epochs, "steps": steps, "verbose": verbose})
     model.stop_training = False
-    model.metric_set = train_metrics
     logs = {}
     with InterruptGuard() as guard:
         callback_list.on_train_begin()
@@ -219,19 +277,23 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         start = getattr(model, "resume_epoch", None)
         model.resume_epoch = None
         for epoch in range(initial_epoch if start is None else start, epochs):
-            train_metrics.reset()
+            model.reset_metrics()
             callback_list.on_epoch_begin(epoch)
-            for step, index in enumerate(data.batch_indices(len(x), batch_size, shuffle)):
+            step_logs = {}
+            for step, index in enumerate(data.batch_indices(n, batch_size, shuffle)):
+                if step >= steps:
+                    break
                 callback_list.on_train_batch_begin(step)
-                x_batch, y_batch, w_batch = x[index], y[index], _take(sample_weight, index)
-                loss, y_pred = train_step(model, x_batch, y_batch, w_batch, guard)
-                train_metrics.update(y_batch, y_pred, loss, w_batch)
-                callback_list.on_train_batch_end(step, train_metrics.results())
+                batch = _batch(x, y, sample_weight, index)
+                with guard.update():  # a step completes or is not taken
+                    step_logs = _logs(model.train_step(batch))
+                callback_list.on_train_batch_end(step, step_logs)
                 if model.stop_training:
                     break
-            logs = train_metrics.results()
+            logs = dict(step_logs)
             if validation and (epoch + 1 - initial_epoch) % validation_freq == 0:
-                val_logs = _evaluate_arrays(model, *validation, validation_batch_size, val_metrics)
+                val_logs = _evaluate_arrays(model, *validation[:3], validation_batch_size,
+                                            validation_steps)
                 logs.update({f"val_{name}": value for name, value in val_logs.items()})
             callback_list.on_epoch_end(epoch, logs)
             if model.stop_training:
@@ -246,107 +308,132 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
 # --- evaluate and predict -------------------------------------------------------------------
 
 
-def _evaluate_arrays(model, x, y, sample_weight, batch_size, metric_set, progbar=None,
+def _evaluate_arrays(model, x, y, sample_weight, batch_size, steps=None, progbar=None,
                      callback_list=None):
-    metric_set.reset()
-    for step, index in enumerate(data.batch_indices(len(x), batch_size, shuffle=False)):
+    model.reset_metrics()
+    logs = {}
+    n = len(tree.flatten(x)[0])
+    for step, index in enumerate(data.batch_indices(n, batch_size, shuffle=False)):
+        if steps is not None and step >= steps:
+            break
         if callback_list:
             callback_list.on_test_batch_begin(step)
-        y_batch, w_batch = y[index], _take(sample_weight, index)
-        loss, y_pred = test_step(model, x[index], y_batch, w_batch)
-        metric_set.update(y_batch, y_pred, loss, w_batch)
+        with no_grad():
+            logs = _logs(model.test_step(_batch(x, y, sample_weight, index)))
         if callback_list:
-            callback_list.on_test_batch_end(step, metric_set.results())
+            callback_list.on_test_batch_end(step, logs)
         if progbar:
-            progbar.update(step + 1, metric_set.results())
-    return metric_set.results()
+            progbar.update(step + 1, logs)
+    return logs
 
 
 def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-             callbacks=None, return_dict=False):
-    """The loss and metrics of ``model`` on ``(x, y)``; see :meth:`Sequential.evaluate`."""
+             callbacks=None, return_dict=False, steps=None):
+    """The loss and metrics of ``model`` on ``(x, y)``; see :meth:`Model.evaluate`."""
     _require_compiled(model, "evaluate")
     batch_size = _batch_size(batch_size, "evaluate")
     verbose = _verbose(verbose, "evaluate")
-    x, y, sample_weight, output_shape = _prepare(model, x, y, sample_weight, "evaluate")
-    metric_set = model.compiled.metric_set(output_shape, y.shape)
-    steps = -(-len(x) // batch_size)
-    callback_list = CallbackList(callbacks or [], model, {"steps": steps, "verbose": verbose})
-    progbar = Progbar(steps, verbose) if verbose else None
+    steps = _steps(steps, "evaluate: steps")
+    if x is None:
+        raise ValueError("evaluate: expected x, the inputs, received None")
+    x, y, sample_weight, n = _prepare(model, x, y, sample_weight, "evaluate")
+    total = -(-n // batch_size) if steps is None else min(steps, -(-n // batch_size))
+    callback_list = CallbackList(callbacks or [], model, {"steps": total, "verbose": verbose})
+    progbar = Progbar(total, verbose) if verbose else None
     callback_list.on_test_begin()
-    results = _evaluate_arrays(model, x, y, sample_weight, batch_size, metric_set, progbar,
-                               callback_list)
+    results = _evaluate_arrays(model, x, y, sample_weight, batch_size, steps, progbar, callback_list)
     if progbar:
-        progbar.update(steps, results, finalize=True)
+        progbar.update(total, results, finalize=True)
     callback_list.on_test_end(results)
-    return _returned(results, return_dict)
+    return _returned(model, results, return_dict)
 
 
-def _returned(results, return_dict):
+def _returned(model, results, return_dict):
     if return_dict:
         return results
-    values = list(results.values())
+    # Keras's order: the loss, each output's loss, then the metrics
+    names = [m.name for m in model.metrics if m.name in results]
+    names += sorted(name for name in results if name not in names)
+    values = [results[name] for name in names]
     return values[0] if len(values) == 1 else values
 
 
-def predict(model, x, batch_size=None, verbose="auto", callbacks=None):
-    """``model``'s outputs for ``x``, batch by batch, as one NumPy array."""
+def _concatenate(batches, spec, dtype):
+    if not batches:
+        return tree.map_structure(lambda o: np.zeros((0,) + tuple(d or 0 for d in o.shape[1:]),
+                                                     dtype=o.dtype), spec)
+    flat = [tree.flatten(batch) for batch in batches]
+    arrays = [np.concatenate([_values(b[i]) for b in flat], axis=0) for i in range(len(flat[0]))]
+    return tree.pack_sequence_as(batches[0], arrays)
+
+
+def predict(model, x, batch_size=None, verbose="auto", callbacks=None, steps=None):
+    """``model``'s outputs for ``x``, batch by batch, as NumPy arrays."""
     batch_size = _batch_size(batch_size, "predict")
     verbose = _verbose(verbose, "predict")
-    x = data.to_array(x, "predict: x", model.dtype)
-    data.check_finite(x, "predict: x")
-    output_shape = model.output_shape_for(x.shape)
-    steps = -(-len(x) // batch_size)
-    callback_list = CallbackList(callbacks or [], model, {"steps": steps, "verbose": verbose})
-    progbar = Progbar(steps, verbose) if verbose else None
+    steps = _steps(steps, "predict: steps")
+    x = _arrays(x, "predict: x", model.dtype)
+    leaves = _named_leaves(x, "x")
+    data.check_same_length(dict(leaves))
+    for name, array in leaves:
+        data.check_finite(array, f"predict: {name}")
+    spec = model.output_spec_for(x)
+    n = len(tree.flatten(x)[0])
+    total = -(-n // batch_size) if steps is None else min(steps, -(-n // batch_size))
+    callback_list = CallbackList(callbacks or [], model, {"steps": total, "verbose": verbose})
+    progbar = Progbar(total, verbose) if verbose else None
     callback_list.on_predict_begin()
     outputs = []
     with no_grad():
-        for step, index in enumerate(data.batch_indices(len(x), batch_size, shuffle=False)):
+        for step, index in enumerate(data.batch_indices(n, batch_size, shuffle=False)):
+            if step >= total:
+                break
             callback_list.on_predict_batch_begin(step)
-            outputs.append(model(x[index], training=False).data)
+            batch = model.predict_step(_batch(x, None, None, index))
+            outputs.append(tree.map_structure(lambda t: _values(t), batch))
             callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
             if progbar:
                 progbar.update(step + 1)
     if progbar:
-        progbar.update(steps, finalize=True)
+        progbar.update(total, finalize=True)
     callback_list.on_predict_end()
-    if not outputs:
-        return np.zeros((0,) + tuple(output_shape[1:]), dtype=model.dtype)
-    return np.concatenate(outputs, axis=0)
+    return _concatenate(outputs, spec, model.dtype)
 
 
 # --- single batches -------------------------------------------------------------------------
 
 
-def train_on_batch(model, x, y, sample_weight=None, class_weight=None, return_dict=False):
+def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
     """One training step on exactly this batch; returns its loss (and metrics)."""
     _require_compiled(model, "train_on_batch")
-    x, y, sample_weight, output_shape = _prepare(model, x, y, sample_weight, "train_on_batch")
-    if class_weight is not None:
-        weights = data.class_weight_to_sample_weight(y, class_weight, model.dtype)
-        sample_weight = weights if sample_weight is None else sample_weight * weights
+    x, y, sample_weight, n = _prepare(model, x, y, sample_weight, "train_on_batch")
+    sample_weight = _with_class_weight(model, y, sample_weight, class_weight)
     _prepare_optimizer(model, "train_on_batch")
-    metric_set = model.compiled.metric_set(output_shape, y.shape)
-    with InterruptGuard() as guard:
-        loss, y_pred = train_step(model, x, y, sample_weight, guard)
-    metric_set.update(y, y_pred, loss, sample_weight)
-    return _returned(metric_set.results(), return_dict)
+    model.reset_metrics()
+    with InterruptGuard() as guard, guard.update():
+        logs = _logs(model.train_step(_batch(x, y, sample_weight, slice(None))))
+    return _returned(model, logs, return_dict)
 
 
-def test_on_batch(model, x, y, sample_weight=None, return_dict=False):
+def test_on_batch(model, x, y=None, sample_weight=None, return_dict=False):
     """The loss (and metrics) of this batch in inference mode."""
     _require_compiled(model, "test_on_batch")
-    x, y, sample_weight, output_shape = _prepare(model, x, y, sample_weight, "test_on_batch")
-    metric_set = model.compiled.metric_set(output_shape, y.shape)
-    loss, y_pred = test_step(model, x, y, sample_weight)
-    metric_set.update(y, y_pred, loss, sample_weight)
-    return _returned(metric_set.results(), return_dict)
+    x, y, sample_weight, n = _prepare(model, x, y, sample_weight, "test_on_batch")
+    model.reset_metrics()
+    with no_grad():
+        logs = _logs(model.test_step(_batch(x, y, sample_weight, slice(None))))
+    return _returned(model, logs, return_dict)
 
 
 def predict_on_batch(model, x):
-    """``model``'s outputs for this batch, as a NumPy array."""
-    x = data.to_array(x, "predict_on_batch: x", model.dtype)
-    model.output_shape_for(x.shape)
+    """``model``'s outputs for this batch, as NumPy arrays."""
+    x = _arrays(x, "predict_on_batch: x", model.dtype)
+    model.output_spec_for(x)
     with no_grad():
-        return model(x, training=False).data
+        outputs = model.predict_step(x if not isinstance(x, list) else (x,))
+    return tree.map_structure(lambda t: _values(t), outputs)
+
+
+def _values(value):
+    """A tensor's array; anything else as it is."""
+    return value.data if isinstance(value, Tensor) else value
