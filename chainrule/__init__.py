@@ -1,7 +1,9 @@
 """chainrule: neural networks trained by backpropagation, written from scratch on NumPy.
 
 The engine (this package's top level): :class:`Tensor`, the functions that make and combine
-tensors, :func:`no_grad` and :func:`gradcheck`.
+tensors, :func:`no_grad` and :func:`gradcheck`. Beside it, Keras 3's namespace: ``Input``,
+``Model``, ``Sequential``, ``layers``, ``ops``, ``losses``... so that ``import chainrule as
+keras`` (or ``from chainrule import keras``) runs a Keras program.
 """
 
 from chainrule.autograd import Function, enable_grad, is_grad_enabled, no_grad
@@ -85,6 +87,21 @@ from chainrule import (  # noqa: E402
     optimizers,
     preprocessing,
     random,
+    saving,
     utils,
 )
-from chainrule.models import Sequential  # noqa: E402
+from chainrule.layers import Input, InputSpec, Layer  # noqa: E402
+from chainrule.losses import Loss  # noqa: E402
+from chainrule.metrics import Metric  # noqa: E402
+from chainrule.models import Model, Sequential  # noqa: E402
+from chainrule.ops.node import KerasTensor  # noqa: E402
+from chainrule.optimizers import Optimizer  # noqa: E402
+from chainrule.variables import Variable  # noqa: E402
+
+
+def version():
+    """chainrule's version (``keras.version()``)."""
+    return __version__
+
+
+from chainrule import keras  # noqa: E402  (the Keras namespace, for programs that wrote tf.keras)

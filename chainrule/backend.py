@@ -10,7 +10,7 @@ The engine's own array backend (NumPy, the dtype policy, the random generator) i
 """
 
 from chainrule import _backend, ops
-from chainrule.layers import layer
+from chainrule.utils import naming
 
 _settings = {"epsilon": 1e-7, "image_data_format": "channels_last"}
 
@@ -70,15 +70,12 @@ def set_image_data_format(data_format):
 def clear_session(free_memory=True):
     """Resets the automatic layer names (``dense``, ``dense_1``, ... start again), as Keras does.
     chainrule keeps no global graph, so there is nothing else to clear."""
-    with layer._name_lock:
-        layer._name_counts.clear()
+    naming.reset()
 
 
 def get_uid(prefix=""):
     """1 the first time for ``prefix``, then 2, 3, ...: the counter behind automatic names."""
-    with layer._name_lock:
-        layer._name_counts[prefix] += 1
-        return layer._name_counts[prefix]
+    return naming.get_uid(prefix)
 
 
 def standardize_dtype(dtype):

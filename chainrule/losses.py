@@ -19,12 +19,14 @@ Probabilities are clipped to [1e-7, 1 - 1e-7] before their log (Keras's epsilon)
 a class of probability 0 (a masked class): it costs nothing unless the target puts mass on it.
 """
 
+import math
 import re
 
 from chainrule._backend import as_array, ndarray, xp
-from chainrule.tensor import (Tensor, categorical_cross_entropy, clip, log, log_softmax, minimum,
-                              sigmoid_cross_entropy, tensor, where)
+from chainrule.tensor import (Tensor, categorical_cross_entropy, clip, log, log_softmax, maximum,
+                              minimum, sigmoid_cross_entropy, softplus, sqrt, tensor, where)
 from chainrule.tensor import abs as absolute
+from chainrule.utils.deprecation import warn_deprecated
 
 EPSILON = 1e-7  # Keras's backend.epsilon()
 REDUCTIONS = ("sum_over_batch_size", "sum", "none", None)
@@ -204,20 +206,108 @@ def _check_labels(labels, classes, where, name):
 
 
 # --- per-sample functions (Keras's losses.mean_squared_error, ...) ------------------------------
+#
+# Each takes targets and predictions as lists, arrays or tensors and returns a tensor of
+# per-sample values, differentiable in y_pred. The targets become an array of the predictions'
+# dtype, with a trailing axis of 1 added or dropped to match their rank, as Keras does.
+
+
+def _operands(y_true, y_pred):
+    y_pred = y_pred if isinstance(y_pred, Tensor) else tensor(y_pred)
+    y_true = _array(y_true, y_pred.dtype, "y_true").astype(y_pred.dtype, copy=False)
+    if y_pred.ndim == 1 and y_true.shape[1:] == (1,):
+        return y_true, y_pred.expand_dims(-1)  # Keras expands a rank-1 y_pred to (n, 1)
+    return _match_rank(y_true, y_pred.shape), y_pred
 
 
 def mean_squared_error(y_true, y_pred):
     """mean((y_true - y_pred)^2) over the last axis."""
+    y_true, y_pred = _operands(y_true, y_pred)
     return ((y_pred - y_true) ** 2).mean(axis=-1)
 
 
 def mean_absolute_error(y_true, y_pred):
     """mean(|y_true - y_pred|) over the last axis."""
+    y_true, y_pred = _operands(y_true, y_pred)
     return absolute(y_pred - y_true).mean(axis=-1)
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    """100 mean(|y_true - y_pred| / max(|y_true|, eps)) over the last axis."""
+    y_true, y_pred = _operands(y_true, y_pred)
+    return 100.0 * (absolute(y_pred - y_true) / xp.maximum(xp.abs(y_true), EPSILON)).mean(axis=-1)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))^2) over the last axis."""
+    y_true, y_pred = _operands(y_true, y_pred)
+    log_true = xp.log(xp.maximum(y_true, EPSILON) + 1.0)
+    return ((log(maximum(y_pred, EPSILON) + 1.0) - log_true) ** 2).mean(axis=-1)
+
+
+def kl_divergence(y_true, y_pred):
+    """sum(y_true log(y_true / y_pred)) over the last axis, both clipped to [eps, 1]."""
+    y_true, y_pred = _operands(y_true, y_pred)
+    y_true = xp.clip(y_true, EPSILON, 1.0)
+    return (y_true * log(y_true / clip(y_pred, EPSILON, 1.0))).sum(axis=-1)
+
+
+def log_cosh(y_true, y_pred):
+    """mean(log(cosh(y_pred - y_true))) over the last axis."""
+    y_true, y_pred = _operands(y_true, y_pred)
+    error = y_pred - y_true
+    # NOTE: log(cosh(x)) = x + softplus(-2x) - log(2): cosh overflows float32 beyond |x| = 89
+    return (error + softplus(-2.0 * error) - math.log(2.0)).mean(axis=-1)
+
+
+def poisson(y_true, y_pred):
+    """mean(y_pred - y_true log(y_pred + eps)) over the last axis."""
+    y_true, y_pred = _operands(y_true, y_pred)
+    return (y_pred - y_true * log(y_pred + EPSILON)).mean(axis=-1)
+
+
+def _plus_minus_one(y_true):
+    # Keras's rule: targets that are all 0 or 1 are read as -1 or 1
+    return 2.0 * y_true - 1.0 if xp.isin(y_true, (0.0, 1.0)).all() else y_true
+
+
+def hinge(y_true, y_pred):
+    """mean(max(1 - y_true y_pred, 0)) over the last axis; 0/1 targets are read as -1/1."""
+    y_true, y_pred = _operands(y_true, y_pred)
+    return maximum(1.0 - _plus_minus_one(y_true) * y_pred, 0.0).mean(axis=-1)
+
+
+def squared_hinge(y_true, y_pred):
+    """mean(max(1 - y_true y_pred, 0)^2) over the last axis; 0/1 targets are read as -1/1."""
+    y_true, y_pred = _operands(y_true, y_pred)
+    return (maximum(1.0 - _plus_minus_one(y_true) * y_pred, 0.0) ** 2).mean(axis=-1)
+
+
+def categorical_hinge(y_true, y_pred):
+    """max(max((1 - y_true) y_pred) - sum(y_true y_pred) + 1, 0) over the last axis."""
+    y_true, y_pred = _operands(y_true, y_pred)
+    positive = (y_true * y_pred).sum(axis=-1)
+    negative = ((1.0 - y_true) * y_pred).max(axis=-1)
+    return maximum(negative - positive + 1.0, 0.0)
+
+
+def _l2_normalized(x, axis):
+    # NOTE: x / sqrt(max(sum x^2, eps^2)) is Keras's x / max(|x|, eps); taking the max before the
+    # root keeps the gradient of a zero vector at 0 instead of 0 * inf = nan.
+    return x / sqrt(maximum((x * x).sum(axis=axis, keepdims=True), EPSILON**2))
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """-sum(l2_normalize(y_true) l2_normalize(y_pred)) over ``axis``: -1 for parallel vectors,
+    so that minimizing it aligns them."""
+    y_true, y_pred = _operands(y_true, y_pred)
+    norm = xp.sqrt(xp.maximum((y_true * y_true).sum(axis=axis, keepdims=True), EPSILON**2))
+    return -((y_true / norm) * _l2_normalized(y_pred, axis)).sum(axis=axis)
 
 
 def huber(y_true, y_pred, delta=1.0):
     """mean over the last axis of 0.5 e^2 where |e| <= delta, else delta (|e| - 0.5 delta)."""
+    y_true, y_pred = _operands(y_true, y_pred)
     error = absolute(y_pred - y_true)
     quadratic = minimum(error, delta)
     return (0.5 * quadratic**2 + delta * (error - quadratic)).mean(axis=-1)
@@ -225,6 +315,7 @@ def huber(y_true, y_pred, delta=1.0):
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """mean over ``axis`` of -(y log p + (1 - y) log(1 - p)), p clipped to [eps, 1 - eps]."""
+    y_true, y_pred = _operands(y_true, y_pred)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
@@ -272,9 +363,12 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
     Raises:
         ValueError: for a label that is not an integer in [0, classes).
     """
+    y_pred = y_pred if isinstance(y_pred, Tensor) else tensor(y_pred)
     if axis not in (-1, y_pred.ndim - 1):
         raise ValueError("sparse_categorical_crossentropy: only the last axis can hold classes")
     labels = y_true.data if isinstance(y_true, Tensor) else xp.asarray(y_true)
+    if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
+        labels = labels[..., 0]  # (n, 1) labels for (n, classes) predictions, as Keras squeezes
     # NOTE: checked here, at the gather, so no caller can read label -1 as the last class
     _check_labels(labels, y_pred.shape[-1], "y_true", "sparse_categorical_crossentropy")
     if from_logits:
@@ -289,6 +383,10 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
 
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kl_divergence
+bce = BCE = binary_crossentropy
 
 
 # --- loss classes ---------------------------------------------------------------------------
@@ -313,6 +411,55 @@ class MeanSquaredError(LossFunctionWrapper):
 class MeanAbsoluteError(LossFunctionWrapper):
     def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error"):
         super().__init__(mean_absolute_error, name=name, reduction=reduction)
+
+
+class MeanAbsolutePercentageError(LossFunctionWrapper):
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_percentage_error"):
+        super().__init__(mean_absolute_percentage_error, name=name, reduction=reduction)
+
+
+class MeanSquaredLogarithmicError(LossFunctionWrapper):
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_logarithmic_error"):
+        super().__init__(mean_squared_logarithmic_error, name=name, reduction=reduction)
+
+
+class KLDivergence(LossFunctionWrapper):
+    """Kullback-Leibler divergence of the predicted distribution from the targets'."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence"):
+        super().__init__(kl_divergence, name=name, reduction=reduction)
+
+
+class LogCosh(LossFunctionWrapper):
+    """log(cosh(error)): about e^2 / 2 for small errors and |e| - log(2) for large ones."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="log_cosh"):
+        super().__init__(log_cosh, name=name, reduction=reduction)
+
+
+class Poisson(LossFunctionWrapper):
+    def __init__(self, reduction="sum_over_batch_size", name="poisson"):
+        super().__init__(poisson, name=name, reduction=reduction)
+
+
+class Hinge(LossFunctionWrapper):
+    def __init__(self, reduction="sum_over_batch_size", name="hinge"):
+        super().__init__(hinge, name=name, reduction=reduction)
+
+
+class SquaredHinge(LossFunctionWrapper):
+    def __init__(self, reduction="sum_over_batch_size", name="squared_hinge"):
+        super().__init__(squared_hinge, name=name, reduction=reduction)
+
+
+class CategoricalHinge(LossFunctionWrapper):
+    def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge"):
+        super().__init__(categorical_hinge, name=name, reduction=reduction)
+
+
+class CosineSimilarity(LossFunctionWrapper):
+    def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity"):
+        super().__init__(cosine_similarity, name=name, reduction=reduction, axis=axis)
 
 
 class Huber(LossFunctionWrapper):
@@ -392,29 +539,99 @@ def _check_smoothing(value):
         raise ValueError(f"label_smoothing must be in [0, 1], received {value}")
 
 
+def crossentropy_for(output_shape, target_shape):
+    """The cross-entropy Keras picks for ``loss="crossentropy"`` (or ``"ce"``) and the
+    cross-entropy metric: binary for one output unit, sparse when the targets are labels (an axis
+    fewer than the outputs, or a last axis of 1 against several units), else categorical."""
+    if output_shape[-1] == 1:
+        return "binary_crossentropy"
+    if len(target_shape) < len(output_shape) or (target_shape[-1] == 1 and output_shape[-1] > 1):
+        return "sparse_categorical_crossentropy"
+    return "categorical_crossentropy"
+
+
+class _Crossentropy(Loss):
+    """``loss="crossentropy"``: binary, sparse or categorical cross-entropy, chosen from the
+    shapes of the first targets and predictions it meets (see :func:`crossentropy_for`)."""
+
+    def __init__(self, name="crossentropy", reduction="sum_over_batch_size"):
+        super().__init__(name=name, reduction=reduction)
+        self.chosen = None
+
+    def _choose(self, y, output_shape):
+        key = crossentropy_for(output_shape, y.shape)
+        if self.chosen is None or self.chosen.name != key:
+            self.chosen = ALL[key](reduction=self.reduction, name=key)
+        return self.chosen
+
+    def check_target_shape(self, y, output_shape, where):
+        self._choose(y, output_shape).check_target_shape(y, output_shape, where)
+
+    def check_target_values(self, y, output_shape, where):
+        self._choose(y, output_shape).check_target_values(y, output_shape, where)
+
+    def prepare_targets(self, y_true, y_pred):
+        return self._choose(y_true, y_pred.shape).prepare_targets(y_true, y_pred)
+
+    def call(self, y_true, y_pred):
+        return self.chosen.call(y_true, y_pred)
+
+
 ALL = {
     "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
     "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
-    "huber": Huber, "huber_loss": Huber,
-    "binary_crossentropy": BinaryCrossentropy,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mape": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "msle": MeanSquaredLogarithmicError,
+    "kl_divergence": KLDivergence, "kld": KLDivergence,
+    "log_cosh": LogCosh, "poisson": Poisson,
+    "hinge": Hinge, "squared_hinge": SquaredHinge, "categorical_hinge": CategoricalHinge,
+    "cosine_similarity": CosineSimilarity,
+    "huber": Huber,
+    "binary_crossentropy": BinaryCrossentropy, "bce": BinaryCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
 }
+# the class names, as Keras 3 accepts them: "MeanSquaredError" (exactly: "LogCosh" is a class,
+# "logcosh" a tf.keras 2 name)
+CLASS_NAMES = {cls.__name__: cls for cls in set(ALL.values())}
+
+# tf.keras 2 names that Keras 3 no longer accepts: resolved, with a DeprecationWarning
+TF_KERAS_2 = {"kullback_leibler_divergence": "kl_divergence", "logcosh": "log_cosh",
+              "huber_loss": "huber"}
 
 
 def get(identifier, where="loss"):
     """Resolves a loss name, a Loss, or a function ``fn(y_true, y_pred)`` of per-sample values.
+
+    Names are Keras 3's: the classes' (``"MeanSquaredError"``, which keep their default name),
+    and, matched without case, the functions' (``"mean_squared_error"``) and the aliases
+    ``"mse"``, ``"mae"``, ``"mape"``, ``"msle"``, ``"kld"``, ``"bce"``. ``"crossentropy"`` (or
+    ``"ce"``) picks binary, sparse or categorical cross-entropy from the shapes of the data, as
+    Keras does. The tf.keras 2 names ``"kullback_leibler_divergence"``, ``"logcosh"`` and
+    ``"huber_loss"`` still resolve, with a DeprecationWarning.
 
     Raises:
         ValueError: for an unknown name, listing the valid ones.
     """
     if isinstance(identifier, Loss):
         return identifier
+    if isinstance(identifier, str) and identifier in CLASS_NAMES:
+        return CLASS_NAMES[identifier]()
     if isinstance(identifier, str):
         key = identifier.lower()
-        if key not in ALL:
-            raise ValueError(f"{where}: unknown loss {identifier!r}; expected one of {sorted(ALL)}")
-        loss = ALL[key]()
+        if key in TF_KERAS_2:
+            warn_deprecated(f"{where}: {identifier!r} is a tf.keras 2 name that Keras 3 no longer "
+                            f"accepts; use {TF_KERAS_2[key]!r}")
+            key = TF_KERAS_2[key]
+        if key in ("crossentropy", "ce"):
+            loss = _Crossentropy()
+        elif key in ALL:
+            loss = ALL[key]()
+        else:
+            raise ValueError(f"{where}: unknown loss {identifier!r}; expected one of "
+                             f"{sorted(ALL) + ['crossentropy', 'ce']} or a class name")
         loss.name = identifier
         return loss
     if isinstance(identifier, type) and issubclass(identifier, Loss):

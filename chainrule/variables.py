@@ -1,8 +1,10 @@
 """Variable: a named, assignable tensor that a layer owns and an optimizer updates in place."""
 
 from chainrule import autograd
-from chainrule._backend import as_array
+from chainrule._backend import as_array, xp
 from chainrule.tensor import Tensor
+
+AGGREGATIONS = ("none", "mean", "sum", "only_first_replica")
 
 
 class Variable(Tensor):
@@ -10,16 +12,32 @@ class Variable(Tensor):
 
     Trainable variables require gradients; the optimizer writes their new values into the same
     array, so references to ``variable.data`` held elsewhere see every update.
+
+    Args:
+        value: the initial value (an array, a tensor or a number).
+        name: the variable's name.
+        path: its full name, ``"layer/name"`` (``name`` by default).
+        trainable: whether the optimizer updates it.
+        aggregation: how a distributed copy would be combined, as Keras records it: "none"
+            (None), "mean", "sum" or "only_first_replica". Metrics' variables say "sum".
+
+    Raises:
+        ValueError: for another ``aggregation``.
     """
 
-    __slots__ = ("path", "_trainable")
+    __slots__ = ("path", "_trainable", "aggregation")
 
-    def __init__(self, value, name, path=None, trainable=True):
+    def __init__(self, value, name, path=None, trainable=True, aggregation="none"):
         super().__init__(value)
+        aggregation = "none" if aggregation is None else aggregation
+        if aggregation not in AGGREGATIONS:
+            raise ValueError(f"Variable {path or name}: aggregation must be one of "
+                             f"{AGGREGATIONS} or None, received {aggregation!r}")
         self.name = name
         self.path = path or name
         self._trainable = False
         self.trainable = trainable
+        self.aggregation = aggregation
 
     @property
     def trainable(self):
@@ -47,5 +65,45 @@ class Variable(Tensor):
         autograd.mark_changed(self._data)
         return self
 
+    def assign_add(self, value):
+        """Adds ``value`` to the variable in place: ``variable = variable + value``.
+
+        ``value`` may broadcast to the variable's shape (a scalar to a vector), as in Keras, where
+        this is ``assign(variable + value)``; the sum is converted to the variable's dtype.
+
+        Returns:
+            The variable.
+
+        Raises:
+            ValueError: if ``variable + value`` would not have the variable's shape.
+        """
+        return self._accumulate(value, xp.add, "assign_add")
+
+    def assign_sub(self, value):
+        """Subtracts ``value`` from the variable in place: ``variable = variable - value``;
+        the rules of :meth:`assign_add`."""
+        return self._accumulate(value, xp.subtract, "assign_sub")
+
+    def _accumulate(self, value, ufunc, where):
+        array = as_array(value._data if isinstance(value, Tensor) else value,
+                         where=f"{self.path}: {where}")
+        if not _broadcasts_to(array.shape, self._data.shape):
+            raise ValueError(
+                f"{self.path}: {where} expected a value of shape {self._data.shape} (or one that "
+                f"broadcasts to it), received shape {array.shape}"
+            )
+        # NOTE: "unsafe" casting converts the result to the variable's dtype (an int counter
+        # plus a float truncates), as assign does; a same-kind rule would refuse it.
+        ufunc(self._data, array, out=self._data, casting="unsafe")
+        autograd.mark_changed(self._data)
+        return self
+
     def __repr__(self):
-        return f"<Variable path={self.path} shape={self.shape} dtype={self.dtype}>"
+        return (f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}, "
+                f"value={self._data}>")
+
+
+def _broadcasts_to(shape, target):
+    """Whether an array of ``shape`` broadcasts to ``target`` without growing it."""
+    return len(shape) <= len(target) and all(
+        n in (1, m) for n, m in zip(reversed(shape), reversed(target)))

@@ -1,5 +1,9 @@
 """Losses against PyTorch (values and gradients), Keras's clipping and reductions by hand, and the
-target checks that run before training."""
+target checks that run before training; Keras 3's other losses, their names and aliases, against
+Keras on JAX."""
+
+import os
+import warnings
 
 import numpy as np
 import pytest
@@ -8,6 +12,16 @@ import torch.nn.functional as F
 
 import chainrule as cr
 from chainrule import losses
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+try:
+    import keras
+    if keras.backend.backend() != "jax":
+        keras = None
+except ImportError:  # the Keras comparisons skip
+    keras = None
+
+needs_keras = pytest.mark.skipif(keras is None, reason="needs Keras 3 on the JAX backend")
 
 RNG = np.random.default_rng(0)
 N, C = 6, 4
@@ -139,8 +153,9 @@ def test_binary_targets_are_checked():
 
 
 def test_unknown_name_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="unknown loss 'crossentropy'.*'binary_crossentropy'"):
-        losses.get("crossentropy")
+    # "crossentropy" itself is a name Keras 3 accepts (see test_crossentropy_is_chosen_...)
+    with pytest.raises(ValueError, match="unknown loss 'crosentropy'.*'binary_crossentropy'"):
+        losses.get("crosentropy")
 
 
 def test_function_and_class_identifiers():
@@ -297,3 +312,113 @@ def test_infinite_logits_in_binary_crossentropy_cost_what_their_targets_say():
     values.sum().backward()
     np.testing.assert_allclose(values.data, [0.0, 0.0, np.inf, np.log(2)])
     np.testing.assert_allclose(p.grad[:, 0], [0.0, 0.0, -1.0, -0.5])
+
+
+# --- Keras 3's other losses, names and aliases, against Keras on JAX ---------------------------
+
+POSITIVE = RNG.uniform(0.1, 2, size=(N, 3)), RNG.uniform(0.1, 2, size=(N, 3))
+SIGNS = RNG.integers(0, 2, size=(N, 3)).astype(np.float64), RNG.normal(size=(N, 3))
+
+# (function name, y_true, y_pred, keyword arguments): Keras's per-sample functions
+FUNCTIONS = [
+    ("mean_squared_error", *REGRESSION, {}),
+    ("mean_absolute_error", *REGRESSION, {}),
+    ("mean_absolute_percentage_error", *REGRESSION, {}),
+    ("mean_squared_logarithmic_error", *POSITIVE, {}),
+    ("kl_divergence", ONE_HOT, PROBS, {}),
+    ("log_cosh", *REGRESSION, {}),
+    ("poisson", *POSITIVE, {}),
+    ("hinge", *SIGNS, {}),
+    ("hinge", SIGNS[0] * 2 - 1, SIGNS[1], {}),  # -1/1 targets are taken as they are
+    ("squared_hinge", *SIGNS, {}),
+    ("categorical_hinge", ONE_HOT, LOGITS, {}),
+    ("cosine_similarity", *REGRESSION, {}),
+    ("cosine_similarity", *REGRESSION, {"axis": 0}),
+    ("huber", *REGRESSION, {"delta": 0.7}),
+    ("binary_crossentropy", BINARY[1], BINARY[0], {"label_smoothing": 0.1}),
+    ("categorical_crossentropy", ONE_HOT, LOGITS, {"from_logits": True}),
+    ("sparse_categorical_crossentropy", LABELS, PROBS, {}),
+    ("sparse_categorical_crossentropy", LABELS[:, None], PROBS, {}),
+]
+
+
+@needs_keras
+@pytest.mark.parametrize("name, y_true, y_pred, kwargs", FUNCTIONS)
+def test_per_sample_functions_match_keras(name, y_true, y_pred, kwargs):
+    ours = getattr(losses, name)(y_true.astype("float32").tolist(), y_pred.astype("float32"),
+                                 **kwargs)  # lists and arrays are taken, as by Keras
+    theirs = np.asarray(getattr(keras.losses, name)(y_true.astype("float32"),
+                                                    y_pred.astype("float32"), **kwargs))
+    assert ours.shape == theirs.shape and ours.dtype == np.float32
+    np.testing.assert_allclose(ours.numpy(), theirs, rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("name, y_true, y_pred, kwargs",
+                         [case for case in FUNCTIONS if "sparse" not in case[0]])
+def test_per_sample_functions_pass_gradcheck(name, y_true, y_pred, kwargs):
+    fn = getattr(losses, name)
+    y_pred = cr.tensor(y_pred, dtype="float64", requires_grad=True)
+    assert cr.gradcheck(lambda p: fn(y_true, p, **kwargs), y_pred)
+
+
+def test_a_rank_1_prediction_meets_column_targets_as_in_keras():
+    values = losses.mean_squared_error(np.ones((4, 1)), np.zeros(4))
+    assert values.shape == (4,) and values.numpy().tolist() == [1.0] * 4
+
+
+def test_cosine_similarity_of_a_zero_vector_has_a_finite_gradient():
+    y_pred = cr.tensor(np.zeros((2, 3)), requires_grad=True)
+    losses.CosineSimilarity()(np.ones((2, 3)), y_pred).backward()
+    assert np.isfinite(y_pred.grad).all()
+
+
+def test_log_cosh_does_not_overflow():
+    value = losses.log_cosh(np.zeros((1, 1), "float32"), np.full((1, 1), 200.0, "float32"))
+    assert value.numpy()[0] == pytest.approx(200.0 - np.log(2.0))
+
+
+@needs_keras
+@pytest.mark.parametrize("identifier", ["mse", "MSE", "mae", "MAE", "mape", "MAPE", "msle", "MSLE",
+                                        "kld", "KLD", "bce", "BCE", "mean_squared_error",
+                                        "MeanSquaredError", "mean_absolute_percentage_error",
+                                        "kl_divergence", "KLDivergence", "log_cosh", "LogCosh",
+                                        "poisson", "hinge", "squared_hinge", "categorical_hinge",
+                                        "cosine_similarity", "huber", "Huber",
+                                        "binary_crossentropy", "BinaryCrossentropy"])
+def test_keras_3_names_resolve_silently_to_the_same_loss(identifier):
+    from keras.src.trainers.compile_utils import get_loss
+
+    y_true, y_pred = BINARY[1].astype("float32"), BINARY[0].astype("float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = losses.get(identifier)
+    theirs = get_loss(identifier, y_true, y_pred)
+    assert float(ours(y_true, y_pred)) == pytest.approx(float(theirs(y_true, y_pred)), rel=1e-5)
+
+
+@needs_keras
+@pytest.mark.parametrize("identifier", ["crossentropy", "ce", "CE"])
+@pytest.mark.parametrize("y_true, y_pred", [(BINARY[1], BINARY[0]), (LABELS, PROBS),
+                                            (LABELS[:, None], PROBS), (ONE_HOT, PROBS)])
+def test_crossentropy_is_chosen_from_the_shapes_as_in_keras(identifier, y_true, y_pred):
+    from keras.src.trainers.compile_utils import get_loss
+
+    y_true, y_pred = y_true.astype("float32"), y_pred.astype("float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = losses.get(identifier)
+    theirs = get_loss(identifier, y_true, y_pred)
+    assert ours.name == identifier
+    ours.check_targets(y_true, (None,) + y_pred.shape[1:], "y")  # what fit does first
+    assert ours.chosen.name == theirs.fn.__name__
+    assert float(ours(y_true, y_pred)) == pytest.approx(float(theirs(y_true, y_pred)), rel=1e-5)
+
+
+@pytest.mark.parametrize("identifier, expected", [
+    ("kullback_leibler_divergence", losses.KLDivergence), ("logcosh", losses.LogCosh),
+    ("huber_loss", losses.Huber)])
+def test_tf_keras_2_loss_names_resolve_with_a_deprecation_warning(identifier, expected):
+    with pytest.warns(DeprecationWarning, match=f"{identifier!r} is a tf.keras 2 name") as record:
+        loss = losses.get(identifier)
+    assert type(loss) is expected and loss.name == identifier
+    assert record[0].filename == __file__  # pointed at the caller, so Python shows it

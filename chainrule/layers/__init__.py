@@ -8,6 +8,7 @@ from chainrule.layers.core.embedding import Embedding
 from chainrule.layers.rnn.gru import GRU
 from chainrule.layers.core.input_layer import Input, InputLayer
 from chainrule.layers.core.lambda_layer import Lambda
+from chainrule.layers.core.op_layer import OpLayer
 from chainrule.layers.merging.add import Add, add
 from chainrule.layers.merging.average import Average, average
 from chainrule.layers.merging.concatenate import Concatenate, concatenate

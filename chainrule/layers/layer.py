@@ -6,22 +6,19 @@ is the math, written with tensor operations so autodiff gives its gradient;
 ``compute_output_shape`` gives shapes without data (``summary()`` and shape errors use it).
 """
 
-import collections
 import contextlib
 import functools
 import inspect
 import math
-import re
 import threading
 
 from chainrule import autograd, _backend, initializers
 from chainrule.ops.node import KerasTensor, Node, any_symbolic
 from chainrule.tensor import Tensor
 from chainrule.utils import tree
+from chainrule.utils.naming import snake_case, unique_name  # noqa: F401  (layers import them from here)
 from chainrule.variables import Variable
 
-_name_counts = collections.Counter()
-_name_lock = threading.Lock()
 
 
 class _Budget(threading.local):
@@ -47,18 +44,6 @@ def weight_budget(values):
         yield
     finally:
         _weight_budget.remaining = previous
-
-
-def unique_name(base):
-    """``base`` the first time, then ``base_1``, ``base_2``...: Keras's automatic layer names."""
-    with _name_lock:  # two threads making layers never receive the same name
-        count = _name_counts[base]
-        _name_counts[base] += 1
-    return base if count == 0 else f"{base}_{count}"
-
-
-def snake_case(name):
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
 def shape_tuple(shape, where):
@@ -386,6 +371,8 @@ class Layer:
         return symbolic[0].dtype if symbolic else _backend.numpy.dtype(self.dtype).name
 
     def _trace(self, args, kwargs):
+        """The symbolic output, from running the layer twice on placeholder zeros in which
+        every unknown axis has size 2, then 3: an output axis whose size differs is None."""
         def placeholders(size):
             def fill(x):
                 if not isinstance(x, KerasTensor):
@@ -397,24 +384,45 @@ class Layer:
         context = _call_context
         tracing = context.tracing
         context.tracing = True
+        outputs = []
         try:
+            # NOTE: zeros can make nan or inf (x / sum(x)); only the shapes matter here.
             with autograd.no_grad(), _backend.numpy.errstate(all="ignore"):
-                outputs = []
                 for size in (2, 3):
                     call_args, call_kwargs = placeholders(size)
                     outputs.append(self(*call_args, **call_kwargs))
+        except Exception as error:
+            shapes = tree.map_structure(lambda x: x.shape if isinstance(x, KerasTensor) else x, args[0])
+            raise ValueError(f"{self.describe()} could not infer its output shape for inputs of shape "
+                             f"{shapes}: calling it on zeros raised {type(error).__name__}: {error}. "
+                             f"Define compute_output_shape (a Lambda: pass output_shape) to give it") from error
         finally:
             context.tracing = tracing
-        first, second = outputs
+        first, second = (tree.flatten(output) for output in outputs)
+        wrong = next((x for x in first if not isinstance(x, Tensor)), None)
+        if wrong is not None or not first:
+            raise ValueError(f"{self.describe()}: its call returned {type(wrong).__name__}, not a "
+                             f"tensor (or a list or dict of tensors)")
+        if len(first) != len(second) or any(
+                isinstance(a, Tensor) and (not isinstance(b, Tensor) or a.ndim != b.ndim)
+                for a, b in zip(first, second)):
+            raise ValueError(f"{self.describe()}: the number or rank of its outputs depends on the "
+                             f"size of its input's unknown axes, which a symbolic shape cannot say")
 
         def spec(a, b):
             if not isinstance(a, Tensor):
                 return a
-            shape = tuple(d if d == e else None for d, e in zip(a.shape, b.shape))
-            return KerasTensor(shape, a.dtype.name)
+            return KerasTensor(tuple(d if d == e else None for d, e in zip(a.shape, b.shape)), a.dtype.name)
 
-        flat = [spec(a, b) for a, b in zip(tree.flatten(first), tree.flatten(second))]
-        return tree.pack_sequence_as(first, flat)
+        return tree.pack_sequence_as(outputs[0], [spec(a, b) for a, b in zip(first, second)])
+
+    def traced_output_shape(self, input_shape):
+        """The output shape for ``input_shape`` (one shape or a list of them) found by running
+        the layer on placeholders (see :meth:`compute_output_spec`)."""
+        dtype = _backend.numpy.dtype(self.dtype).name
+        spec = self._trace((map_shapes(lambda shape: KerasTensor(shape, dtype), input_shape),), {})
+        return map_shapes(lambda shape: shape, tree.map_structure(
+            lambda x: x.shape if isinstance(x, KerasTensor) else x, spec))
 
     @property
     def input(self):

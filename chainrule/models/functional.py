@@ -8,7 +8,6 @@ its uses; a model called on symbolic inputs is a layer like any other.
 """
 
 from chainrule import _backend
-from chainrule.layers.core.input_layer import InputLayer
 from chainrule.layers.layer import Layer, format_shape, shape_difference
 from chainrule.models.model import Model
 from chainrule.ops.node import KerasTensor

@@ -15,13 +15,11 @@ loop, the callbacks and the progress bar.
 """
 
 import json
-import warnings
 
 from chainrule import metrics as metrics_module
-from chainrule.autograd import no_grad
-from chainrule.layers.layer import Layer, format_shape
+from chainrule.layers.layer import Layer
 from chainrule.models import summary as summary_module
-from chainrule.ops.node import KerasTensor, any_symbolic
+from chainrule.ops.node import KerasTensor
 from chainrule.training import loop
 from chainrule.training.compile import Compiled
 from chainrule.utils import tree

@@ -22,3 +22,46 @@ from chainrule.ops.numpy import (abs, absolute, add, all, amax, amin, any, arang
                                  repeat, reshape, round, sign, sort, split, sqrt, square, squeeze, stack, std,
                                  subtract, sum, swapaxes, take, take_along_axis, tanh, tile, transpose,
                                  true_divide, var, where, zeros, zeros_like)
+
+
+def _symbolic_dispatch():
+    """Makes every function here accept the Functional API's symbolic tensors: on a KerasTensor
+    it records a node of the graph (see :mod:`chainrule.ops.node`) instead of computing. What a
+    KerasTensor already knows (its shape, its dtype) is answered directly."""
+    import functools
+
+    from chainrule.ops.node import KerasTensor, any_symbolic, symbolic_call
+
+    def dispatching(function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            if any_symbolic(args, kwargs):
+                return symbolic_call(function.__name__, *args, **kwargs)
+            return function(*args, **kwargs)
+        return wrapper
+
+    static = {"shape": lambda x: x.shape, "dtype": lambda x: x.dtype, "is_tensor": lambda x: True,
+              "convert_to_tensor": lambda x, *args, **options: (
+                  cast(x, (args or [options.get("dtype")])[0]) if (args or options.get("dtype")) else x),
+              "convert_to_numpy": None}
+    namespace = globals()
+    for name, function in list(namespace.items()):
+        if name.startswith("_") or not callable(function) or isinstance(function, type) or \
+                getattr(function, "__module__", "").split(".")[:2] != ["chainrule", "ops"]:
+            continue
+        if name in static:
+            answer = static[name]
+            if answer is None:
+                continue
+
+            def knowing(*args, _function=function, _answer=answer, **kwargs):
+                if args and isinstance(args[0], KerasTensor):
+                    return _answer(*args, **kwargs)
+                return _function(*args, **kwargs)
+
+            namespace[name] = functools.wraps(function)(knowing)
+        else:
+            namespace[name] = dispatching(function)
+
+
+_symbolic_dispatch()

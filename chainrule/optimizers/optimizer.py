@@ -6,12 +6,14 @@ subclass's ``update_step(grad, variable, lr)`` for each variable and counts the 
 order. Updates write into the weights' arrays; the slots (moments) are arrays owned here.
 """
 
+import inspect
 import math
 
 from chainrule import autograd
 from chainrule._backend import numpy as np
 from chainrule.optimizers.schedules import LearningRateSchedule
 from chainrule.tensor import Tensor
+from chainrule.utils.deprecation import warn_deprecated
 
 
 class Optimizer:
@@ -26,13 +28,35 @@ class Optimizer:
         global_clipnorm: if set, all gradients are rescaled together so their joint L2 norm is at
             most this.
         name: the optimizer's name.
+
+    Two tf.keras 2 arguments that Keras 3 removed are accepted with a DeprecationWarning:
+    ``lr`` for ``learning_rate``, and ``decay``, tf.keras 2's time-based decay: each step uses
+    ``learning_rate / (1 + decay * iterations)`` (``learning_rate`` itself, what callbacks read
+    and set, stays undecayed, as in tf.keras 2). Keras 3 ignores ``decay`` with a warning;
+    chainrule applies it, so old code trains as it did.
+
+    Raises:
+        ValueError: for a hyper-parameter out of range, or both ``lr`` and ``learning_rate``.
+        TypeError: for an unknown keyword argument.
     """
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, name=None, **unknown):
         where = type(self).__name__
+        learning_rate = self._tf_keras_2_lr(learning_rate, unknown)
+        decay = unknown.pop("decay", None)
         if unknown:
             raise TypeError(f"{where}: unknown keyword arguments {sorted(unknown)}")
+        if decay is not None:
+            if not _is_finite(decay) or decay < 0:
+                raise ValueError(f"{where}: decay must be a finite non-negative number, received "
+                                 f"{decay!r}")
+            warn_deprecated(
+                f"{where}: decay={decay!r} is tf.keras 2's time-based decay, removed in Keras 3 "
+                f"(which ignores it); chainrule applies it as tf.keras 2 did, "
+                f"lr / (1 + decay * iterations). Use learning_rate=keras.optimizers.schedules."
+                f"InverseTimeDecay(lr, decay_steps=1, decay_rate={decay!r}) instead")
+        self.decay = decay
         for arg, value in (("weight_decay", weight_decay), ("clipnorm", clipnorm),
                            ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)):
             if value is not None and (not _is_finite(value) or value < 0):
@@ -50,6 +74,24 @@ class Optimizer:
         self._slots = {}  # slot name -> list of arrays, one per variable
         self._variables = None
         self._floors = []  # names of the hyper-parameters set by floor()
+
+    def _tf_keras_2_lr(self, learning_rate, unknown):
+        if "lr" not in unknown:
+            return learning_rate
+        lr = unknown.pop("lr")
+        where = type(self).__name__
+        # learning_rate was given too unless it is the constructor's default (which cannot tell
+        # a default from the same value written out; that case takes lr). A subclass whose
+        # constructor has no learning_rate passed its own: lr replaces it.
+        parameter = inspect.signature(type(self).__init__).parameters.get("learning_rate")
+        if parameter is not None and learning_rate is not parameter.default and (
+                learning_rate != parameter.default):
+            raise ValueError(f"{where}: received both lr={lr!r} and learning_rate="
+                             f"{learning_rate!r}; lr is the tf.keras 2 name of learning_rate, "
+                             f"give only learning_rate")
+        warn_deprecated(f"{where}: lr is the tf.keras 2 name of learning_rate, removed in "
+                         f"Keras 3; write learning_rate={lr!r}")
+        return lr
 
     @staticmethod
     def hyper(value, name, where, low=0.0, high=math.inf, low_open=False, high_open=False):
@@ -102,6 +144,19 @@ class Optimizer:
                             f"and cannot be set to {value!r}; pass a schedule or rebuild it")
         self._check_learning_rate(value)
         self._learning_rate = value
+
+    @property
+    def lr(self):
+        """tf.keras 2's name of :attr:`learning_rate` (deprecated; Keras 3 removed it)."""
+        warn_deprecated(f"{type(self).__name__}: optimizer.lr is the tf.keras 2 name of "
+                         f"optimizer.learning_rate, removed in Keras 3")
+        return self.learning_rate
+
+    @lr.setter
+    def lr(self, value):
+        warn_deprecated(f"{type(self).__name__}: optimizer.lr is the tf.keras 2 name of "
+                         f"optimizer.learning_rate, removed in Keras 3")
+        self.learning_rate = value
 
     # --- slots ------------------------------------------------------------------------------
 
@@ -182,6 +237,8 @@ class Optimizer:
         pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
         grads = self._clipped([g for g, _ in pairs])
         lr = self.learning_rate
+        if self.decay:
+            lr = lr / (1.0 + self.decay * self.iterations)
         if self.weight_decay:
             for _, v in pairs:
                 w = v.data
@@ -209,10 +266,13 @@ class Optimizer:
 
     def get_config(self):
         rate = self._learning_rate
-        return {"name": self.name,
-                "learning_rate": rate if _is_number(rate) else None,
-                "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
-                "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm}
+        config = {"name": self.name,
+                  "learning_rate": rate if _is_number(rate) else None,
+                  "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
+                  "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm}
+        if self.decay is not None:
+            config["decay"] = self.decay
+        return config
 
     def __repr__(self):
         return f"<{type(self).__name__} learning_rate={self._learning_rate!r}>"

@@ -45,6 +45,36 @@ class ExponentialDecay(LearningRateSchedule):
                 "staircase": self.staircase, "name": self.name}
 
 
+class InverseTimeDecay(LearningRateSchedule):
+    """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``; with ``staircase`` the
+    ratio ``step / decay_steps`` is rounded down. With ``decay_steps=1`` it is tf.keras 2's
+    ``decay`` argument of the optimizers."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name="InverseTimeDecay"):
+        self.initial_learning_rate = float(_positive(initial_learning_rate, "initial_learning_rate",
+                                                     "InverseTimeDecay"))
+        self.decay_steps = _positive(decay_steps, "decay_steps", "InverseTimeDecay")
+        if not isinstance(decay_rate, (int, float)) or isinstance(decay_rate, bool) or (
+                not math.isfinite(decay_rate) or decay_rate < 0):
+            raise ValueError(f"InverseTimeDecay: decay_rate must be a finite non-negative number, "
+                             f"received {decay_rate!r}")
+        self.decay_rate = float(decay_rate)
+        self.staircase = bool(staircase)
+        self.name = name
+
+    def __call__(self, step):
+        progress = step / self.decay_steps
+        if self.staircase:
+            progress = math.floor(progress)
+        return self.initial_learning_rate / (1.0 + self.decay_rate * progress)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
 class PiecewiseConstantDecay(LearningRateSchedule):
     """``values[0]`` while ``step <= boundaries[0]``, ``values[1]`` while
     ``step <= boundaries[1]``, ... and ``values[-1]`` after the last boundary."""

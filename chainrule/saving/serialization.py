@@ -9,19 +9,27 @@ refuses becomes a SavingError naming the layer. The model is assembled completel
 checked before anything is returned.
 """
 
+import json
+
 from chainrule import autograd, _backend, initializers, layers, losses, metrics, optimizers
+from chainrule.models.functional import Functional
+from chainrule.models.model import Model
 from chainrule.models.sequential import Sequential
+from chainrule.ops.node import KerasTensor
 from chainrule.optimizers import schedules
 from chainrule.saving.format import SavingError, read_file, write_file
 from chainrule.training.compile import Compiled
 
 _LAYERS = {cls.__name__: cls for cls in (
-    layers.Activation, layers.Bidirectional, layers.Dense, layers.Dropout, layers.Embedding, layers.Flatten,
-    layers.GRU, layers.InputLayer, layers.LSTM, layers.Reshape, layers.SimpleRNN, Sequential)}
+    layers.Activation, layers.Add, layers.Average, layers.Bidirectional, layers.Concatenate, layers.Dense,
+    layers.Dot, layers.Dropout, layers.Embedding, layers.Flatten, layers.GRU, layers.InputLayer, layers.Lambda,
+    layers.LSTM, layers.Maximum, layers.Minimum, layers.Multiply, layers.OpLayer, layers.Reshape,
+    layers.SimpleRNN, layers.Subtract, Sequential, Functional)}
+MAX_JSON = 64 * 1024 * 1024  # the longest description model_from_json reads, as a file's header
 _OPTIMIZERS = {cls.__name__: cls for cls in optimizers.ALL.values()}
 _SCHEDULES = {cls.__name__: cls for cls in (schedules.ExponentialDecay, schedules.PiecewiseConstantDecay,
-                                            schedules.CosineDecay)}
-_LOSSES = {cls.__name__: cls for cls in set(losses.ALL.values())}
+                                            schedules.CosineDecay, schedules.InverseTimeDecay)}
+_LOSSES = {cls.__name__: cls for cls in set(losses.ALL.values()) | {losses._Crossentropy}}
 _METRICS = {cls.__name__: cls for cls in set(metrics.ALL.values())}
 _INITIALIZERS = {cls.__name__: cls for cls in set(initializers.ALL.values())}
 _REGISTERED = {}  # name -> class or function the user registered
@@ -50,8 +58,31 @@ def _initializer_config(value, where):
                       f"initializer name or a chainrule.initializers class")
 
 
+def _function_name(function, where, what):
+    """The registered name of a user's function, or a SavingError: a file holds only names."""
+    name = getattr(function, "__name__", None)
+    if _REGISTERED.get(name) is not function:
+        raise SavingError(f"{where}: the {what} {name or function!r} is not registered; a file holds only "
+                          f"its name, so define it with def and call chainrule.saving.register({name}) "
+                          f"(loading needs it registered or in custom_objects too)")
+    return name
+
+
 def _layer_config(layer, where):
-    config = layer.get_config()
+    if isinstance(layer, Model):
+        return serialize_model(layer, where)
+    if isinstance(layer, layers.Lambda):
+        config = {**layers.Layer.get_config(layer), "arguments": dict(layer.arguments),
+                  "function": _function_name(layer.function, f"{where}, layer {layer.name}", "function"),
+                  "output_shape": (_function_name(layer._output_shape, f"{where}, layer {layer.name}",
+                                                  "output_shape function")
+                                   if callable(layer._output_shape) else
+                                   None if layer._output_shape is None else list(layer._output_shape))}
+        return {"class_name": "Lambda", "config": config}
+    try:
+        config = layer.get_config()
+    except NotImplementedError as error:
+        raise SavingError(f"{where}: {error}") from None
     if config.get("activation", "") is None or config.get("recurrent_activation", "") is None:
         raise SavingError(f"{where}: layer {layer.name} uses a custom activation function, which a "
                           f"data-only file cannot hold; use an activation name")
@@ -69,12 +100,90 @@ def _layer_config(layer, where):
     return {"class_name": class_name, "config": config}
 
 
-def _model_config(model, where):
-    if not isinstance(model, Sequential):
-        raise SavingError(f"{where}: only Sequential models can be saved, received {type(model).__name__}")
-    config = model.get_config()
-    config["layers"] = [_layer_config(layer, where) for layer in model.layers]
-    return {"class_name": "Sequential", "config": config}
+def serialize_model(model, where):
+    """``{"class_name", "config"}`` of a Sequential, functional or registered subclassed model
+    (a subclassed one also records the input shape it was built for)."""
+    if isinstance(model, Sequential):
+        config = model.get_config()
+        config["layers"] = [_layer_config(layer, where) for layer in model.layers]
+        return {"class_name": "Sequential", "config": config}
+    if isinstance(model, Functional) and type(model) is Functional:
+        return {"class_name": "Functional", "config": functional_config(model, where)}
+    cls = type(model)
+    original = cls.__mro__[1] if isinstance(model, Functional) and cls.__mro__[1] is not Functional else cls
+    name = original.__name__
+    if _REGISTERED.get(name) is not original:
+        raise SavingError(f"{where}: the model is a {name}, a subclass of Model that is not registered; "
+                          f"call chainrule.saving.register({name}) (and give it get_config() if its "
+                          f"constructor takes more than plain values) to save and load it")
+    try:
+        config = model.get_config()
+    except NotImplementedError as error:
+        raise SavingError(f"{where}: {error}") from None
+    item = {"class_name": name, "config": config}
+    if not isinstance(model, Functional):
+        item["build_input_shape"] = getattr(model, "_build_shape", None)
+    return item
+
+
+def _tensor_reference(x, node_numbers):
+    operation, node_index, tensor_index = x._keras_history
+    return [operation.name, node_numbers[operation][node_index], tensor_index]
+
+
+def _argument(value, node_numbers, where):
+    """A node's argument as plain data: KerasTensors as references to the node that made them,
+    slices and tuples tagged, numbers and strings as they are."""
+    if isinstance(value, KerasTensor):
+        return {"__keras_tensor__": _tensor_reference(value, node_numbers)}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_argument(v, node_numbers, where) for v in value]}
+    if isinstance(value, list):
+        return [_argument(v, node_numbers, where) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) and not k.startswith("__") for k in value):
+        return {k: _argument(v, node_numbers, where) for k, v in value.items()}
+    if isinstance(value, slice):
+        return {"__slice__": [_argument(v, node_numbers, where) for v in (value.start, value.stop, value.step)]}
+    if value is Ellipsis:
+        return {"__ellipsis__": True}
+    if isinstance(value, _backend.numpy.generic) and value.dtype.kind in "biuf":
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise SavingError(f"{where}: a layer was called with {type(value).__name__} {value!r:.80}, which a "
+                      f"data-only file cannot hold")
+
+
+def functional_config(model, where="get_config"):
+    """A functional model's graph as plain data: each layer with the nodes it was called at
+    (``inbound_nodes``: its arguments, KerasTensors as ``[layer, node, tensor]`` of the node
+    that made them, numbered within this model), and the model's inputs and outputs alike."""
+    node_numbers = {}
+    for operation in model._operations:
+        ours = [i for i, node in enumerate(operation._inbound_nodes)
+                if node in model._node_set or node.is_input]
+        node_numbers[operation] = {index: number for number, index in enumerate(ours)}
+    entries = []
+    for operation in model._operations:
+        nodes = [node for node in operation._inbound_nodes if node in model._node_set]
+        entry = _layer_config(operation, where)
+        entry["name"] = operation.name
+        entry["inbound_nodes"] = [
+            {"args": [_argument(a, node_numbers, where) for a in node.call_args],
+             "kwargs": {k: _argument(v, node_numbers, where) for k, v in node.call_kwargs.items()}}
+            for node in nodes]
+        entries.append(entry)
+
+    def references(structure):
+        if isinstance(structure, dict):
+            return {key: _tensor_reference(x, node_numbers) for key, x in structure.items()}
+        if isinstance(structure, (list, tuple)):
+            return [_tensor_reference(x, node_numbers) for x in structure]
+        return _tensor_reference(structure, node_numbers)
+
+    return {"name": model.name, "trainable": model.trainable, "layers": entries,
+            "input_layers": references(model._inputs_struct),
+            "output_layers": references(model._outputs_struct)}
 
 
 def _object_config(obj, table, kind, where):
@@ -95,20 +204,42 @@ def _compile_config(compiled, where):
     elif callable(rate):
         raise SavingError(f"{where}: the optimizer's learning rate is a function, which a data-only file "
                           f"cannot hold; use a number or a schedule")
-    loss = compiled.loss
-    if loss is not None:
-        if isinstance(loss, losses.LossFunctionWrapper) and type(loss) is losses.LossFunctionWrapper:
-            if _REGISTERED.get(loss.fn.__name__) is not loss.fn:
-                raise SavingError(f"{where}: the loss function {loss.fn.__name__} is not registered; call "
-                                  f"chainrule.saving.register({loss.fn.__name__})")
-            loss = {"function": loss.fn.__name__}
-        else:
-            loss = _object_config(loss, _LOSSES, "loss", where)
-            loss["config"] = {"name": loss["config"]["name"], "reduction": loss["config"]["reduction"],
-                              **_loss_options(compiled.loss)}
-    return {"optimizer": config, "loss": loss,
-            "metrics": [_metric_config(m, where) for m in compiled.metric_ids],
-            "weighted_metrics": [_metric_config(m, where) for m in compiled.weighted_metric_ids]}
+    return {"optimizer": config, "loss": _structure(compiled.loss, lambda l: _loss_config(l, where)),
+            "loss_weights": compiled.loss_weights,
+            "metrics": _structure(compiled.metric_ids, lambda m: _metric_config(m, where)),
+            "weighted_metrics": _structure(compiled.weighted_metric_ids, lambda m: _metric_config(m, where))}
+
+
+def _structure(value, convert):
+    """``value`` (one item, or a list or dict of items or of lists of items, as compile takes
+    losses and metrics per output) with each item converted; None stays None."""
+    if isinstance(value, dict):
+        return {"__per_output__": {str(k): _structure(v, convert) for k, v in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return [_structure(v, convert) for v in value]
+    return None if value is None else convert(value)
+
+
+def _read_structure(value, convert, where):
+    if isinstance(value, dict) and set(value) == {"__per_output__"}:
+        if not isinstance(value["__per_output__"], dict):
+            raise SavingError(f"{where}: expected a dict of entries per output, found {value!r:.200}")
+        return {k: _read_structure(v, convert, where) for k, v in value["__per_output__"].items()}
+    if isinstance(value, list):
+        return [_read_structure(v, convert, where) for v in value]
+    return None if value is None else convert(value)
+
+
+def _loss_config(loss, where):
+    if isinstance(loss, losses.LossFunctionWrapper) and type(loss) is losses.LossFunctionWrapper:
+        if _REGISTERED.get(loss.fn.__name__) is not loss.fn:
+            raise SavingError(f"{where}: the loss function {loss.fn.__name__} is not registered; call "
+                              f"chainrule.saving.register({loss.fn.__name__})")
+        return {"function": loss.fn.__name__}
+    config = _object_config(loss, _LOSSES, "loss", where)
+    config["config"] = {"name": config["config"]["name"], "reduction": config["config"]["reduction"],
+                        **_loss_options(loss)}
+    return config
 
 
 def _loss_options(loss):
@@ -122,12 +253,25 @@ def _metric_config(metric, where):
         if _REGISTERED.get(metric.__name__) is metric:
             return {"function": metric.__name__}
     elif _METRICS.get(type(metric).__name__) is type(metric):
-        config = {"name": metric.name, **getattr(metric, "kwargs", {})}
-        if isinstance(metric, (metrics.Precision, metrics.Recall)):
-            config.update(thresholds=metric.threshold, class_id=metric.class_id)
-        return {"class_name": type(metric).__name__, "config": config}
+        return {"class_name": type(metric).__name__, "config": metric.get_config()}
     raise SavingError(f"{where}: the metric {metric!r} cannot be saved; pass metrics by name, as "
                       f"chainrule metric classes, or register the function")
+
+
+def weight_keys(weights):
+    """The names the file gives ``weights``: ``weights/<layer>/<weight>``, numbered (``#1``)
+    where two layers in nested models share a name, so no array overwrites another."""
+    keys, seen = [], set()
+    for w in weights:
+        key = f"weights/{w.path}"
+        if key in seen:
+            count = 1
+            while f"{key}#{count}" in seen:
+                count += 1
+            key = f"{key}#{count}"
+        seen.add(key)
+        keys.append(key)
+    return keys
 
 
 def save_model(model, filepath, extra=None):
@@ -142,23 +286,25 @@ def save_model(model, filepath, extra=None):
             function, an unregistered layer class...), before anything is written.
     """
     where = f"save {filepath}"
-    header = {"kind": "model", "model": _model_config(model, where),
+    header = {"kind": "model", "model": serialize_model(model, where),
               "compile": _compile_config(model.compiled, where),
               "random_state": _backend.get_rng_state(), **(extra or {})}
-    arrays = {f"weights/{w.path}": w.data for w in model.weights}
+    arrays = dict(zip(weight_keys(model.weights), (w.data for w in model.weights)))
     optimizer = model.optimizer
     if optimizer is not None and optimizer._variables is not None:
         arrays["optimizer/iterations"] = _backend.numpy.asarray(optimizer.iterations, dtype="int64")
-        header["optimizer_variables"] = [v.path for v in optimizer._variables]
+        keys = dict(zip(map(id, model.weights), weight_keys(model.weights)))
+        header["optimizer_variables"] = [keys[id(v)][len("weights/"):] for v in optimizer._variables]
         for slot, values in sorted(optimizer._slots.items()):
             for variable, value in zip(optimizer._variables, values):
-                arrays[f"optimizer/{slot}/{variable.path}"] = value
+                arrays[f"optimizer/{slot}/{keys[id(variable)][len('weights/'):]}"] = value
     write_file(filepath, header, arrays)
 
 
 def save_weights(model, filepath):
     """Writes the weights of ``model`` alone."""
-    write_file(filepath, {"kind": "weights"}, {f"weights/{w.path}": w.data for w in model.weights})
+    write_file(filepath, {"kind": "weights"},
+               dict(zip(weight_keys(model.weights), (w.data for w in model.weights))))
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -242,17 +388,212 @@ def _read_initializers(config, where, custom_objects):
 
 
 def _read_layer(item, where, custom_objects):
-    if not isinstance(item, dict) or set(item) != {"class_name", "config"}:
-        raise SavingError(f"{where}: expected a layer as {{class_name, config}}, found {item!r}")
+    if not isinstance(item, dict) or set(item) - {"name", "inbound_nodes", "build_input_shape"} != {"class_name", "config"}:
+        raise SavingError(f"{where}: expected a layer as {{class_name, config}}, found {item!r:.200}")
     cls = _lookup(item["class_name"], _LAYERS, "layer", where, custom_objects)
-    if not (isinstance(cls, type) and issubclass(cls, layers.Layer)) or cls is Sequential:
+    if not (isinstance(cls, type) and issubclass(cls, layers.Layer)):
         raise SavingError(f"{where}: {item['class_name']!r} is not a layer class")
+    if issubclass(cls, Model):
+        return deserialize_model({k: v for k, v in item.items() if k not in ("name", "inbound_nodes")},
+                                 where, custom_objects)
     config = dict(item["config"]) if isinstance(item["config"], dict) else item["config"]
     if isinstance(config, dict):
         config = _read_initializers(config, where, custom_objects)
         if cls is layers.Bidirectional:
             config["layer"] = _read_layer(config.get("layer"), f"{where}, the wrapped layer", custom_objects)
+        if cls is layers.Lambda:
+            # a Lambda runs code: only a function the caller registered or passed can be it
+            for key in ("function", "output_shape"):
+                if isinstance(config.get(key), str):
+                    config[key] = _lookup(config[key], {}, f"Lambda {key} function", where, custom_objects)
+            if not callable(config.get("function")):
+                raise SavingError(f"{where}: a Lambda layer needs the name of a registered function, found "
+                                  f"{config.get('function')!r:.200}")
     return _construct(cls, config, f"{where} ({item['class_name']})")
+
+
+def deserialize_model(item, where, custom_objects=None):
+    """A model from :func:`serialize_model`'s description: Sequential, functional, or a
+    subclassed model whose class is registered (or in ``custom_objects``) and which is then
+    built for the input shape it recorded."""
+    if not isinstance(item, dict) or not isinstance(item.get("config"), dict):
+        raise SavingError(f"{where}: expected a model as {{class_name, config}}, found {item!r:.200}")
+    class_name = item.get("class_name")
+    if class_name == "Sequential":
+        return model_from_config(item, where, custom_objects)
+    if class_name in ("Functional", "Model"):
+        return _read_functional(item["config"], where, custom_objects)
+    cls = _lookup(class_name, {}, "model class", where, custom_objects)
+    if not (isinstance(cls, type) and issubclass(cls, Model)):
+        raise SavingError(f"{where}: {class_name!r} is not a Model class")
+    model = _construct(cls, item["config"], f"{where} ({class_name})")
+    shape = item.get("build_input_shape")
+    if shape is not None and not model.built:
+        shape = _read_shapes(shape, f"{where}: the model's build_input_shape")
+        _fit(model.build, shape, f"{where}: building {class_name} for {shape}")
+    return model
+
+
+def _read_shapes(value, where):
+    """One shape, or a list or dict of them (a model with several inputs)."""
+    if isinstance(value, dict):
+        return {str(k): _read_shape(v, where) for k, v in value.items()}
+    if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+        return [_read_shape(v, where) for v in value]
+    return _read_shape(value, where)
+
+
+def _reference(value, where):
+    if (not isinstance(value, list) or len(value) != 3 or not isinstance(value[0], str)
+            or not all(type(i) is int and 0 <= i < 2**31 for i in value[1:])):
+        raise SavingError(f"{where}: expected a tensor reference [layer name, node index, tensor index], "
+                          f"found {value!r:.200}")
+    return tuple(value)
+
+
+def _references_in(value, where, found):
+    """Collects the tensor references inside a node's arguments (to order the nodes)."""
+    if isinstance(value, dict):
+        if "__keras_tensor__" in value:
+            found.append(_reference(value["__keras_tensor__"], where))
+        else:
+            for item in value.values():
+                _references_in(item, where, found)
+    elif isinstance(value, list):
+        for item in value:
+            _references_in(item, where, found)
+    return found
+
+
+def _read_argument(value, where, tensors):
+    if isinstance(value, dict):
+        if set(value) == {"__keras_tensor__"}:
+            return tensors[_reference(value["__keras_tensor__"], where)]
+        if set(value) == {"__tuple__"} and isinstance(value["__tuple__"], list):
+            return tuple(_read_argument(v, where, tensors) for v in value["__tuple__"])
+        if set(value) == {"__slice__"} and isinstance(value["__slice__"], list) and len(value["__slice__"]) == 3:
+            parts = [_read_argument(v, where, tensors) for v in value["__slice__"]]
+            if not all(v is None or type(v) is int for v in parts):
+                raise SavingError(f"{where}: a slice of other than ints, found {value!r:.200}")
+            return slice(*parts)
+        if set(value) == {"__ellipsis__"}:
+            return Ellipsis
+        if any(k.startswith("__") for k in value):
+            raise SavingError(f"{where}: unknown tagged value {value!r:.200}")
+        return {k: _read_argument(v, where, tensors) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_read_argument(v, where, tensors) for v in value]
+    return value
+
+
+def _read_functional(config, where, custom_objects):
+    """A functional model from :func:`functional_config`'s description.
+
+    The layers are made first; then each node is called once every node it refers to has been
+    (Kahn's order: linear in the nodes, whatever order the file lists them in). A reference to a
+    node that does not exist, or a cycle, leaves nodes uncalled: a SavingError. Every layer's
+    own checks run as it is called on its symbolic inputs."""
+    entries = config.get("layers")
+    if not isinstance(entries, list):
+        raise SavingError(f"{where}: the model's 'layers' must be a list")
+    name, trainable = config.get("name"), config.get("trainable", True)
+    if name is not None and not isinstance(name, str):
+        raise SavingError(f"{where}: the model's name must be a string, found {name!r:.200}")
+    if not isinstance(trainable, bool):
+        raise SavingError(f"{where}: the model's 'trainable' must be true or false, found {trainable!r:.200}")
+    made, pending = {}, []  # layer name -> layer; (layer, node number, args, kwargs, references)
+    tensors = {}  # (layer name, node number, tensor index) -> KerasTensor
+    for i, entry in enumerate(entries):
+        place = f"{where}, layer {i}"
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise SavingError(f"{place}: expected a layer with a name, found {entry!r:.200}")
+        nodes = entry.get("inbound_nodes", [])
+        if not isinstance(nodes, list):
+            raise SavingError(f"{place}: inbound_nodes must be a list")
+        layer = _read_layer(entry, f"{place} ({entry['name']!r})", custom_objects)
+        if entry["name"] in made or layer.name != entry["name"]:
+            raise SavingError(f"{place}: the layer name {entry['name']!r} is repeated or is not its layer's")
+        made[layer.name] = layer
+        if isinstance(layer, layers.InputLayer):
+            tensors[(layer.name, 0, 0)] = layer.output
+        for number, node in enumerate(nodes):
+            node_place = f"{place} ({layer.name}), node {number}"
+            if (not isinstance(node, dict) or set(node) != {"args", "kwargs"} or not isinstance(node["args"], list)
+                    or not isinstance(node["kwargs"], dict)):
+                raise SavingError(f"{node_place}: expected {{args, kwargs}}, found {node!r:.200}")
+            references = _references_in([node["args"], node["kwargs"]], node_place, [])
+            pending.append((layer, number + (1 if isinstance(layer, layers.InputLayer) else 0),
+                            node, references, node_place))
+    waiting = {}  # (layer name, node number) -> indices of pending nodes waiting for it
+    missing = []
+    for index, (_, _, _, references, _) in enumerate(pending):
+        needs = {(r[0], r[1]) for r in references if r not in tensors}
+        missing.append(len(needs))
+        for need in needs:
+            waiting.setdefault(need, []).append(index)
+    ready = [index for index, count in enumerate(missing) if count == 0]
+    called = 0
+    while ready:
+        index = ready.pop()
+        layer, number, node, references, node_place = pending[index]
+        args = [_read_argument(a, node_place, tensors) for a in node["args"]]
+        kwargs = {k: _read_argument(v, node_place, tensors) for k, v in node["kwargs"].items()}
+        if not args:
+            raise SavingError(f"{node_place}: a node needs its input")
+        try:
+            outputs = layer(*args, **kwargs)
+        except SavingError:
+            raise
+        except Exception as error:
+            raise SavingError(f"{node_place}: calling the layer on its inputs failed: {_describe(error)}") from None
+        for t, x in enumerate(_flat_tensors(outputs)):
+            tensors[(layer.name, number, t)] = x
+        called += 1
+        for waiter in waiting.pop((layer.name, number), []):
+            missing[waiter] -= 1
+            if missing[waiter] == 0:
+                ready.append(waiter)
+    if called != len(pending):
+        stuck = next(pending[i][4] for i, count in enumerate(missing) if count)
+        raise SavingError(f"{where}: {len(pending) - called} nodes refer to tensors no node makes (or "
+                          f"to each other in a cycle), the first at {stuck}")
+
+    def resolve(value, what):
+        if isinstance(value, dict):
+            return {str(k): resolve(v, what) for k, v in value.items()}
+        if isinstance(value, list) and value and isinstance(value[0], list):
+            return [resolve(v, what) for v in value]
+        key = _reference(value, f"{where}: {what}")
+        if key not in tensors:
+            raise SavingError(f"{where}: {what} refers to {list(key)}, which no node makes")
+        return tensors[key]
+
+    inputs = resolve(config.get("input_layers"), "input_layers")
+    outputs = resolve(config.get("output_layers"), "output_layers")
+    try:
+        model = Functional(inputs, outputs, name=name)
+    except ValueError as error:
+        raise SavingError(f"{where}: {error}") from None
+    model.trainable = trainable
+    return model
+
+
+def _flat_tensors(outputs):
+    from chainrule.utils import tree
+
+    return tree.flatten(outputs)
+
+
+def model_from_json(json_string, custom_objects=None):
+    """A model from :meth:`Model.to_json`'s string (the architecture; the weights are new)."""
+    where = "model_from_json"
+    if not isinstance(json_string, str) or len(json_string) > MAX_JSON:
+        raise SavingError(f"{where}: expected a JSON string of at most {MAX_JSON} characters")
+    try:
+        item = json.loads(json_string)
+    except ValueError as error:
+        raise SavingError(f"{where}: not valid JSON ({error})") from None
+    return deserialize_model(item, where, custom_objects)
 
 
 def model_from_config(item, where, custom_objects):
@@ -325,21 +666,28 @@ def _read_compile(config, model, arrays, header, where, custom_objects):
     cls = _lookup(optimizer_item.get("class_name"), _OPTIMIZERS, "optimizer", where, custom_objects)
     options = dict(optimizer_item.get("config", {}))
     for key in ("metrics", "weighted_metrics"):
-        if not isinstance(config.get(key, []), (list, type(None))):
+        if not isinstance(config.get(key, []), (list, dict, type(None))):
             raise SavingError(f"{where}: the compile settings' {key} must be a list, found {config[key]!r:.200}")
+    loss_weights = config.get("loss_weights")
+    if loss_weights is not None and not (
+            isinstance(loss_weights, (list, dict)) and all(
+                isinstance(w, (int, float)) and not isinstance(w, bool)
+                for w in (loss_weights.values() if isinstance(loss_weights, dict) else loss_weights))):
+        raise SavingError(f"{where}: loss_weights must be a list or dict of numbers, found {loss_weights!r:.200}")
     rate = options.get("learning_rate")
     if isinstance(rate, dict):
         schedule = _lookup(rate.get("class_name"), _SCHEDULES, "schedule", where, custom_objects)
         options["learning_rate"] = _construct(schedule, rate.get("config", {}), f"{where}, learning rate")
     optimizer = _construct(cls, options, f"{where}, optimizer")
-    loss = config.get("loss")
-    if isinstance(loss, dict) and "function" in loss:
-        loss = _lookup(loss["function"], {}, "loss function", where, custom_objects)
-    elif isinstance(loss, dict):
-        loss = _construct(_lookup(loss.get("class_name"), _LOSSES, "loss", where, custom_objects),
-                          loss.get("config", {}), f"{where}, loss")
-    elif loss is not None:
-        raise SavingError(f"{where}: unexpected loss description {loss!r}")
+    def loss_entry(entry):
+        if isinstance(entry, dict) and "function" in entry:
+            return _lookup(entry["function"], {}, "loss function", where, custom_objects)
+        if isinstance(entry, dict):
+            return _construct(_lookup(entry.get("class_name"), _LOSSES, "loss", where, custom_objects),
+                              entry.get("config", {}), f"{where}, loss")
+        raise SavingError(f"{where}: unexpected loss description {entry!r:.200}")
+
+    loss = _read_structure(config.get("loss"), loss_entry, where)
 
     def metric(entry):
         if isinstance(entry, str):
@@ -352,21 +700,22 @@ def _read_compile(config, model, arrays, header, where, custom_objects):
         raise SavingError(f"{where}: unexpected metric description {entry!r}")
 
     try:
-        compiled = Compiled(optimizer, loss, [metric(m) for m in config.get("metrics") or []],
-                            [metric(m) for m in config.get("weighted_metrics") or []])
+        compiled = Compiled(optimizer, loss, _read_structure(config.get("metrics"), metric, where),
+                            _read_structure(config.get("weighted_metrics"), metric, where), loss_weights)
     except ValueError as error:
         raise SavingError(f"{where}: the compile settings are invalid: {error}") from None
     names = header.get("optimizer_variables")
     if names is not None:
-        variables = {v.path: v for v in model.trainable_weights}
+        keys = dict(zip(map(id, model.weights), weight_keys(model.weights)))
+        variables = {keys[id(v)][len("weights/"):]: v for v in model.trainable_weights}
         if (not isinstance(names, list) or not all(isinstance(n, str) and n in variables for n in names)
                 or len(set(names)) != len(names)):
             raise SavingError(f"{where}: the optimizer's variables {names!r:.200} are not the model's "
                               f"trainable weights, each once")
         optimizer.build([variables[n] for n in names])
         for slot, values in optimizer._slots.items():
-            for variable, value in zip(optimizer._variables, values):
-                stored = arrays.get(f"optimizer/{slot}/{variable.path}")
+            for name, variable, value in zip(names, optimizer._variables, values):
+                stored = arrays.get(f"optimizer/{slot}/{name}")
                 if stored is None or stored.shape != value.shape:
                     raise SavingError(f"{where}: optimizer slot {slot} of {variable.path} is missing or "
                                       f"has the wrong shape")
@@ -428,7 +777,7 @@ def _build(header, arrays, where, custom_objects, compile):
                           f"(use load_weights for a weights file)")
     stored = sum(a.size for name, a in arrays.items() if name.startswith("weights/"))
     with layers.layer.weight_budget(stored):
-        model = model_from_config(header.get("model"), where, custom_objects)
+        model = deserialize_model(header.get("model"), where, custom_objects)
     _assign(model.weights, arrays, "weights/", where)
     if compile and header.get("compile") is not None:
         model.compiled = _read_compile(header["compile"], model, arrays, header, where, custom_objects)

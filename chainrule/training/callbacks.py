@@ -15,7 +15,13 @@ from chainrule.training.progbar import Progbar
 
 class Callback:
     """Base class: override any of the ``on_*`` hooks. ``self.model`` is the model being
-    trained; ``self.params`` holds ``epochs``, ``steps`` and ``verbose``."""
+    trained; ``self.params`` holds ``epochs``, ``steps`` and ``verbose``.
+
+    Every hook receives ``logs``, a dict, as its last positional argument (empty where there is
+    nothing to report), so ``def on_train_begin(self, logs):`` works as in Keras. ``on_batch_begin``
+    and ``on_batch_end`` are the older names of the training-batch hooks: the default
+    ``on_train_batch_begin`` / ``on_train_batch_end`` call them.
+    """
 
     def __init__(self):
         self.model = None
@@ -31,8 +37,15 @@ class Callback:
     def on_train_end(self, logs=None): ...
     def on_epoch_begin(self, epoch, logs=None): ...
     def on_epoch_end(self, epoch, logs=None): ...
-    def on_train_batch_begin(self, batch, logs=None): ...
-    def on_train_batch_end(self, batch, logs=None): ...
+    def on_batch_begin(self, batch, logs=None): ...
+    def on_batch_end(self, batch, logs=None): ...
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs)
+
     def on_test_begin(self, logs=None): ...
     def on_test_end(self, logs=None): ...
     def on_test_batch_begin(self, batch, logs=None): ...
@@ -47,7 +60,14 @@ HOOKS = [name for name in vars(Callback) if name.startswith("on_")]
 
 
 class CallbackList:
-    """Calls a hook on every callback in turn."""
+    """Calls a hook on every callback in turn.
+
+    Each hook is called as Keras calls it, whatever the caller passed: ``hook(epoch, logs)`` or
+    ``hook(batch, logs)`` for the epoch and batch hooks, ``hook(logs)`` for the others, with
+    ``logs`` positional and a dict (``{}`` when the caller gave none, as Keras gives the begin
+    hooks). All the callbacks of one call share that dict, so what one adds (a learning rate) the
+    next ones see.
+    """
 
     def __init__(self, callbacks, model, params):
         self.callbacks = list(callbacks)
@@ -60,10 +80,19 @@ class CallbackList:
     def __getattr__(self, hook):
         if hook not in HOOKS:
             raise AttributeError(hook)
+        indexed = int("epoch" in hook or "batch" in hook)  # takes an epoch or batch number first
 
-        def call(*args):
+        def call(*args, logs=None):
+            head, rest = args[:indexed], args[indexed:]
+            if len(head) < indexed or len(rest) > 1 or (rest and logs is not None):
+                expected = "(epoch or batch, logs=None)" if indexed else "(logs=None)"
+                raise TypeError(f"CallbackList.{hook}: expected arguments {expected}, received "
+                                f"{args!r:.100} and logs={logs!r:.100}")
+            if rest:
+                logs = rest[0]
+            logs = {} if logs is None else logs
             for callback in self.callbacks:
-                getattr(callback, hook)(*args)
+                getattr(callback, hook)(*head, logs)
 
         return call
 
@@ -323,19 +352,28 @@ class CSVLogger(Callback):
 class LambdaCallback(Callback):
     """A callback from functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``.
 
-    Accepts the hooks' names (``on_epoch_begin``, ``on_epoch_end``, ``on_train_begin``,
-    ``on_train_end``, ``on_train_batch_begin``, ``on_train_batch_end``, and ``on_batch_begin`` /
-    ``on_batch_end`` for the training batches).
+    Each function is called as its hook is: ``on_epoch_begin`` / ``on_epoch_end`` and the batch
+    hooks with ``(epoch or batch, logs)``, ``on_train_begin`` / ``on_train_end`` with
+    ``(logs)``. Any other hook (``on_test_end``, ``on_batch_end``...) can be given by name.
+
+    Raises:
+        ValueError: for a name that is not a hook, or a value that is not callable.
     """
 
-    def __init__(self, **hooks):
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
+                 on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None,
+                 **kwargs):
         super().__init__()
-        aliases = {"on_batch_begin": "on_train_batch_begin", "on_batch_end": "on_train_batch_end"}
+        hooks = {"on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end,
+                 "on_train_begin": on_train_begin, "on_train_end": on_train_end,
+                 "on_train_batch_begin": on_train_batch_begin,
+                 "on_train_batch_end": on_train_batch_end, **kwargs}
         for name, fn in hooks.items():
-            hook = aliases.get(name, name)
-            if hook not in HOOKS:
+            if name not in HOOKS:
                 raise ValueError(f"LambdaCallback: unknown hook {name!r}; expected one of "
-                                 f"{sorted(HOOKS + list(aliases))}")
+                                 f"{sorted(HOOKS)}")
+            if fn is None:
+                continue
             if not callable(fn):
                 raise ValueError(f"LambdaCallback: {name} must be callable, received {fn!r}")
-            setattr(self, hook, fn)
+            setattr(self, name, fn)

@@ -292,8 +292,11 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                     break
             logs = dict(step_logs)
             if validation and (epoch + 1 - initial_epoch) % validation_freq == 0:
+                # validation is an evaluation: the callbacks' test hooks run, as in Keras
+                callback_list.on_test_begin()
                 val_logs = _evaluate_arrays(model, *validation[:3], validation_batch_size,
-                                            validation_steps)
+                                            validation_steps, callback_list=callback_list)
+                callback_list.on_test_end(val_logs)
                 logs.update({f"val_{name}": value for name, value in val_logs.items()})
             callback_list.on_epoch_end(epoch, logs)
             if model.stop_training:

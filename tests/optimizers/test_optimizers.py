@@ -1,8 +1,10 @@
 """Each optimizer's first five steps against a float64 implementation of its published update
 rule written here from the formulas (Keras's forms, as the docstrings state), to 1e-12; then
-schedules, clipping, weight decay and argument checks."""
+schedules, clipping, weight decay, argument checks, and tf.keras 2's lr= and decay=."""
 
 import math
+import os
+import warnings
 
 import numpy as np
 import pytest
@@ -10,6 +12,16 @@ import pytest
 from chainrule import optimizers
 from chainrule.optimizers import schedules
 from chainrule.variables import Variable
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+try:
+    import keras
+    if keras.backend.backend() != "jax":
+        keras = None
+except ImportError:  # the Keras comparisons skip
+    keras = None
+
+needs_keras = pytest.mark.skipif(keras is None, reason="needs Keras 3 on the JAX backend")
 
 RNG = np.random.default_rng(0)
 SHAPES = [(3, 4), (4,)]
@@ -241,3 +253,81 @@ def test_a_schedule_that_gives_nan_stops_before_any_weight_changes():
     with pytest.raises(ValueError, match=r"learning rate of step 0 is nan"):
         optimizer.apply([np.ones(2, dtype="float32")], [w])
     np.testing.assert_array_equal(w.data, [1.0, 2.0])
+
+
+# --- tf.keras 2 spellings: lr= and decay= ----------------------------------------------------
+
+ALL_OPTIMIZERS = [optimizers.SGD, optimizers.Adam, optimizers.AdamW, optimizers.RMSprop,
+                  optimizers.Adagrad]
+
+
+@pytest.mark.parametrize("optimizer", ALL_OPTIMIZERS)
+def test_lr_is_learning_rate_with_a_deprecation_warning(optimizer):
+    with pytest.warns(DeprecationWarning, match=rf"{optimizer.__name__}: lr is the tf.keras 2 "
+                                                r"name of learning_rate") as record:
+        old = optimizer(lr=0.05)
+    assert record[0].filename == __file__  # the caller's line, which Python's filter shows
+    assert old.learning_rate == 0.05
+    for a, b in zip(run(old), run(optimizer(learning_rate=0.05))):
+        np.testing.assert_array_equal(a, b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        optimizer(learning_rate=0.05)  # Keras 3's spelling stays silent
+
+
+@needs_keras
+@pytest.mark.parametrize("optimizer", ALL_OPTIMIZERS)
+def test_keras_3_refuses_lr_which_is_why_it_warns_here(optimizer):
+    with pytest.raises(ValueError, match="not recognized"):
+        getattr(keras.optimizers, optimizer.__name__)(lr=0.05)
+
+
+def test_lr_and_learning_rate_together_are_refused():
+    with pytest.raises(ValueError, match=r"SGD: received both lr=0.1 and learning_rate=0.2"):
+        optimizers.SGD(0.2, lr=0.1)
+    with pytest.raises(ValueError, match=r"Adam: received both lr=0.1 and learning_rate="):
+        optimizers.Adam(learning_rate=schedules.ExponentialDecay(0.1, 10, 0.5), lr=0.1)
+
+
+def test_the_lr_attribute_reads_and_sets_learning_rate_with_a_warning():
+    optimizer = optimizers.SGD(0.1)
+    with pytest.warns(DeprecationWarning, match="optimizer.lr is the tf.keras 2 name"):
+        assert optimizer.lr == 0.1
+    with pytest.warns(DeprecationWarning):
+        optimizer.lr = 0.3
+    assert optimizer.learning_rate == 0.3
+
+
+@pytest.mark.parametrize("optimizer", ALL_OPTIMIZERS)
+def test_decay_is_tf_keras_2_time_based_decay(optimizer):
+    with pytest.warns(DeprecationWarning, match=r"decay=0.5 is tf.keras 2's time-based decay"):
+        decayed = optimizer(learning_rate=0.1, decay=0.5)
+    # step t (from 0) uses lr / (1 + decay * t): InverseTimeDecay with decay_steps=1
+    schedule = schedules.InverseTimeDecay(0.1, decay_steps=1, decay_rate=0.5)
+    for a, b in zip(run(decayed), run(optimizer(learning_rate=schedule))):
+        np.testing.assert_allclose(a, b, rtol=1e-14)
+    assert decayed.learning_rate == 0.1  # what callbacks read and set stays undecayed
+    assert decayed.get_config()["decay"] == 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert optimizer(decay=None).get_config().get("decay") is None  # Keras 3 takes None too
+
+
+def test_sgd_decay_by_hand():
+    w = Variable(np.zeros(1), name="w")
+    with pytest.warns(DeprecationWarning):
+        optimizer = optimizers.SGD(1.0, decay=1.0)
+    for _ in range(3):
+        optimizer.apply([np.ones(1)], [w])
+    np.testing.assert_allclose(w.data, [-(1.0 + 1.0 / 2 + 1.0 / 3)], rtol=1e-15)
+    with pytest.raises(ValueError, match="decay must be a finite non-negative number"):
+        optimizers.SGD(decay=-0.1)
+
+
+@needs_keras
+@pytest.mark.parametrize("staircase", [False, True])
+def test_inverse_time_decay_matches_keras(staircase):
+    ours = schedules.InverseTimeDecay(0.1, decay_steps=3, decay_rate=0.5, staircase=staircase)
+    theirs = keras.optimizers.schedules.InverseTimeDecay(0.1, 3, 0.5, staircase=staircase)
+    for step in range(8):
+        assert ours(step) == pytest.approx(float(theirs(step)), rel=1e-6)

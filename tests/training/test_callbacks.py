@@ -141,3 +141,113 @@ def test_the_progress_line_of_an_epoch_stopped_early_shows_the_steps_that_ran():
               callbacks=[callbacks.TerminateOnNaN(), callbacks.ProgbarLogger(stream)])
     lines = stream.getvalue().splitlines()
     assert lines[0] == "Epoch 1/3" and lines[1].startswith("1/4 ") and len(lines) == 2, lines
+
+
+# --- hooks are called as Keras calls them ------------------------------------------------------
+
+
+class Recorder(callbacks.Callback):
+    """A callback written as Keras's docs write them: logs positional, without a default."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def on_train_begin(self, logs):
+        self.calls.append(("on_train_begin", logs))
+
+    def on_epoch_begin(self, epoch, logs):
+        self.calls.append(("on_epoch_begin", epoch, logs))
+
+    def on_train_batch_begin(self, batch, logs):
+        self.calls.append(("on_train_batch_begin", batch, logs))
+
+    def on_epoch_end(self, epoch, logs):
+        self.calls.append(("on_epoch_end", epoch, dict(logs)))
+
+    def on_test_begin(self, logs):
+        self.calls.append(("on_test_begin", logs))
+
+    def on_predict_end(self, logs):
+        self.calls.append(("on_predict_end", logs))
+
+
+def test_callback_list_passes_logs_positionally_whatever_the_caller_gives():
+    recorder = Recorder()
+    hooks = callbacks.CallbackList([recorder], FakeModel(), {})
+    hooks.on_train_begin()
+    hooks.on_epoch_begin(0)
+    hooks.on_train_batch_begin(3, logs=None)
+    hooks.on_epoch_end(0, {"loss": 1.0})
+    hooks.on_test_begin(None)
+    hooks.on_predict_end(logs={"outputs": 1})
+    assert recorder.calls == [("on_train_begin", {}), ("on_epoch_begin", 0, {}),
+                              ("on_train_batch_begin", 3, {}), ("on_epoch_end", 0, {"loss": 1.0}),
+                              ("on_test_begin", {}), ("on_predict_end", {"outputs": 1})]
+    with pytest.raises(TypeError, match=r"on_epoch_begin: expected arguments \(epoch or batch"):
+        hooks.on_epoch_begin()
+    with pytest.raises(TypeError, match=r"on_train_end: expected arguments \(logs=None\)"):
+        hooks.on_train_end({}, {})
+
+
+def test_callbacks_without_default_logs_run_in_fit():
+    recorder = Recorder()
+    _model().fit(X, Y, batch_size=20, epochs=2, verbose=0, callbacks=[recorder])
+    names = [call[0] for call in recorder.calls]
+    epoch = ["on_epoch_begin", "on_train_batch_begin", "on_train_batch_begin", "on_epoch_end"]
+    assert names == ["on_train_begin"] + epoch + epoch
+    assert recorder.calls[:2] == [("on_train_begin", {}), ("on_epoch_begin", 0, {})]
+    assert set(recorder.calls[4][2]) == {"loss"}
+
+
+def test_the_older_batch_hooks_are_called_for_training_batches():
+    class Old(callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.ends = []
+
+        def on_batch_end(self, batch, logs=None):
+            self.ends.append((batch, sorted(logs)))
+
+    old = Old()
+    _model().fit(X, Y, batch_size=20, epochs=1, verbose=0, callbacks=[old])
+    assert old.ends == [(0, ["loss"]), (1, ["loss"])]
+
+
+def test_lambda_callback_takes_keras_arguments_positionally_and_any_hook_by_name():
+    seen = []
+    callback = callbacks.LambdaCallback(
+        lambda epoch, logs: seen.append(("epoch", epoch)),
+        on_train_end=lambda logs: seen.append(("end", sorted(logs))),
+        on_train_batch_begin=lambda batch, logs: seen.append(("batch", batch)),
+        on_test_end=lambda logs: seen.append(("test", sorted(logs))))
+    model = _model()
+    model.fit(X, Y, batch_size=40, epochs=1, verbose=0, validation_split=0.25, callbacks=[callback])
+    # validation is an evaluation: its test hooks run inside fit, as in Keras
+    assert seen == [("epoch", 0), ("batch", 0), ("test", ["loss"]), ("end", ["loss", "val_loss"])]
+    model.evaluate(X, Y, verbose=0, callbacks=[callback])
+    assert seen[-1] == ("test", ["loss"])
+    with pytest.raises(ValueError, match="on_epoch_end must be callable"):
+        callbacks.LambdaCallback(on_epoch_end=1)
+
+
+def test_a_callback_reads_and_sets_the_learning_rate():
+    class Halve(callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs):
+            self.seen = getattr(self, "seen", []) + [self.model.optimizer.learning_rate]
+            self.model.optimizer.learning_rate = self.model.optimizer.learning_rate / 2
+
+    model, halve = _model(), Halve()
+    model.fit(X, Y, epochs=3, verbose=0, callbacks=[halve])
+    assert halve.seen == pytest.approx([0.1, 0.05, 0.025])
+    assert model.optimizer.learning_rate == pytest.approx(0.0125)
+
+    class Freeze(callbacks.Callback):  # a learning rate of 0 leaves the weights as they are
+        def on_train_begin(self, logs):
+            self.model.optimizer.learning_rate = 0.0
+
+    model = _model()
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(X, Y, epochs=2, verbose=0, callbacks=[Freeze()])
+    for old, new in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, new)

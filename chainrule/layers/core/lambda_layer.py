@@ -2,13 +2,7 @@
 
 import inspect
 
-from chainrule.autograd import no_grad
-from chainrule._backend import xp
-from chainrule.layers.layer import Layer, format_shape, shape_tuple
-from chainrule.tensor import zeros
-
-# The sizes that stand in for each unknown (None) axis when the output shape is inferred.
-_TRIAL_SIZES = (2, 3)
+from chainrule.layers.layer import Layer, is_shape, shape_tuple
 
 
 class Lambda(Layer):
@@ -80,13 +74,18 @@ class Lambda(Layer):
 
     def compute_output_shape(self, input_shape):
         if self._output_shape is None:
-            return infer_output_shape(self, input_shape)
+            return self.traced_output_shape(input_shape)
         if callable(self._output_shape):
             shape = self._output_shape(input_shape)
-            return tuple(shape) if _is_shape(shape) else shape
-        first = input_shape[0] if input_shape and not _is_shape(input_shape) else input_shape
+            return tuple(shape) if is_shape(shape) else shape
+        first = input_shape[0] if input_shape and not is_shape(input_shape) else input_shape
         batch = first[0] if first else None
         return (batch,) + self._output_shape
+
+    def compute_output_spec(self, *args, **kwargs):
+        if self._output_shape is None:
+            return self._trace(args, kwargs)  # the dtype too, from running the function
+        return super().compute_output_spec(*args, **kwargs)
 
     def get_config(self):
         output_shape = self._output_shape
@@ -127,64 +126,6 @@ class Lambda(Layer):
                     f"in custom_objects to be loaded"
                 )
         return cls(**config)
-
-
-def infer_output_shape(layer, input_shape):
-    """The output shape of ``layer`` for inputs of ``input_shape`` (one shape, or a list of
-    shapes), found by calling ``layer.call`` on zeros.
-
-    It calls twice, each unknown axis taking the size 2, then 3; an output axis whose size
-    differs between the two calls is reported as None. An output that is a list or tuple of
-    tensors gives a list of shapes.
-
-    Raises:
-        ValueError: naming the layer, when the calls fail or their outputs differ in rank.
-    """
-    outputs = []
-    try:
-        # NOTE: zeros can make nan or inf (x / sum(x)); only the shapes matter here.
-        with no_grad(), xp.errstate(all="ignore"):
-            for size in _TRIAL_SIZES:
-                inputs = _map_shapes(lambda shape: zeros(tuple(size if d is None else d for d in shape),
-                                                          dtype=layer.dtype), input_shape)
-                outputs.append(_map_outputs(lambda x: tuple(x.shape), layer.call(inputs)))
-    except Exception as error:
-        raise ValueError(f"{layer.describe()} could not infer its output shape for inputs of shape "
-                         f"{input_shape!r}: calling it on zeros raised {type(error).__name__}: "
-                         f"{error}. Pass output_shape to give it") from error
-    return _merge_shapes(layer, *outputs)
-
-
-def _is_shape(value):
-    return isinstance(value, (list, tuple)) and all(d is None or isinstance(d, int) for d in value)
-
-
-def _map_shapes(function, input_shape):
-    if _is_shape(input_shape):
-        return function(input_shape)
-    return [_map_shapes(function, shape) for shape in input_shape]
-
-
-def _map_outputs(function, outputs):
-    if isinstance(outputs, (list, tuple)):
-        return [_map_outputs(function, output) for output in outputs]
-    if not hasattr(outputs, "shape"):
-        raise TypeError(f"the function returned {type(outputs).__name__}, not a tensor")
-    return function(outputs)
-
-
-def _merge_shapes(layer, first, second):
-    """``first`` where it agrees with ``second``, None on the axes where they differ."""
-    if isinstance(first, list):
-        if not isinstance(second, list) or len(first) != len(second):
-            raise ValueError(f"{layer.describe()}: the number of outputs depends on the input's unknown "
-                             f"axes; pass output_shape")
-        return [_merge_shapes(layer, a, b) for a, b in zip(first, second)]
-    if isinstance(second, list) or len(first) != len(second):
-        raise ValueError(f"{layer.describe()}: the output's rank depends on the input's unknown axes "
-                         f"(outputs of shapes {format_shape(first)} and {format_shape(second)}); "
-                         f"pass output_shape")
-    return tuple(a if a == b else None for a, b in zip(first, second))
 
 
 def _accepts(function, name):

@@ -21,7 +21,7 @@ class Merge(Layer):
         **kwargs: the base Layer's arguments (``name``, ``dtype``...).
     """
 
-    min_inputs = 2
+    min_inputs = 1  # Keras 3 accepts a single input (passed through the merge)
     max_inputs = None  # no limit
 
     def _merge_function(self, inputs):

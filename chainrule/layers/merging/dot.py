@@ -2,14 +2,12 @@
 
 import math
 
+from chainrule import backend
 from chainrule.layers.layer import format_shape
 from chainrule.layers.merging.base_merge import Merge
 from chainrule.tensor import matmul, maximum, reshape, sqrt, transpose
 from chainrule.tensor import sum as reduce_sum
 
-# NOTE: Keras's default backend.epsilon(); a fixed value here, because chainrule.backend imports
-# the layers package and the layers must not import it back.
-_EPSILON = 1e-7
 
 
 class Dot(Merge):
@@ -24,8 +22,8 @@ class Dot(Merge):
         axes: an int (the same axis of both inputs) or a pair of ints, one per input. Negative
             values count from each input's last axis; the batch axis (0) cannot be used.
         normalize: whether to L2-normalize each input along its dot axis first, so that the
-            result is the cosine similarity. A vector of norm below 1e-7 is divided by 1e-7
-            instead of its norm (Keras's epsilon), which keeps a zero vector zero; its gradient
+            result is the cosine similarity. A vector of norm below ``backend.epsilon()`` (1e-7) is divided by
+            it instead of its norm, as in Keras, which keeps a zero vector zero; its gradient
             there is finite (Keras on JAX gives nan).
         **kwargs: the base Layer's arguments (``name``, ``dtype``...).
 
@@ -119,7 +117,7 @@ def _l2_normalize(x, axis, dtype):
     # NOTE: the floor goes on the squared norm, before the square root: sqrt's gradient at 0 is
     # infinite, and 0 * inf would make a zero vector's gradient nan.
     squares = reduce_sum(x * x, axis=axis, keepdims=True)
-    return x / sqrt(maximum(squares, _EPSILON ** 2))
+    return x / sqrt(maximum(squares, backend.epsilon() ** 2))
 
 
 def dot(inputs, axes=-1, normalize=False, **kwargs):
