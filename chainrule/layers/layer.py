@@ -127,7 +127,8 @@ class _CallContext(threading.local):
 
 _call_context = _CallContext()
 _adds_losses = False  # whether any layer ever called add_loss (else no call clears losses)
-_UNTRACKED = frozenset({"_own_weights", "_sublayers", "_inbound_nodes", "_init_arguments", "_losses"})
+_UNTRACKED = frozenset({"_own_weights", "_sublayers", "_inbound_nodes", "_init_arguments", "_losses",
+                        "_tracking_cache"})
 
 
 def is_shape(value):
@@ -460,6 +461,8 @@ class Layer:
         """The losses added with :meth:`add_loss` during the last call, this layer's and its
         sublayers'."""
         found = list(self._losses)
+        if not _adds_losses:
+            return found
         for layer in self._walk_layers():
             found.extend(layer._losses)
         return found
@@ -511,11 +514,38 @@ class Layer:
     def track(self, layer):
         """Records ``layer`` as part of this one (its weights become this layer's weights)."""
         self._sublayers.append(layer)
+        self._forget_tracked()
         return layer
+
+    def _forget_tracked(self):
+        cache = self.__dict__.get("_tracking_cache")
+        if cache:
+            cache.clear()
+
+    def __setattr__(self, name, value):
+        # what the layer tracks may change: forget what _tracked found (see there)
+        cache = self.__dict__.get("_tracking_cache")
+        if cache and name not in _UNTRACKED and (_trackable(value) or _trackable(self.__dict__.get(name))):
+            cache.clear()
+        object.__setattr__(self, name, value)
 
     def _tracked(self, kind):
         """The objects of ``kind`` this layer holds directly: in ``track``'s list, then in its
-        attributes (alone or in lists, tuples and dicts), each once, in order."""
+        attributes (alone or in lists, tuples and dicts), each once, in order.
+
+        The answer is kept until an attribute that holds (or held) a layer, variable or
+        container is set, or ``track`` adds a layer; so a list filled after the layer was first
+        used (an unusual thing to do) is seen only once an attribute is set again."""
+        cache = self.__dict__.get("_tracking_cache")
+        if cache is None:
+            cache = {}
+            object.__setattr__(self, "_tracking_cache", cache)
+        found = cache.get(kind)
+        if found is None:
+            found = cache[kind] = self._find_tracked(kind)
+        return found
+
+    def _find_tracked(self, kind):
         found, seen = [], set()
 
         def visit(value, depth):
@@ -679,6 +709,15 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+_TRACKABLE = (Layer, Variable, list, tuple, dict)
+
+
+def _trackable(value):
+    """Whether ``value`` is something ``_tracked`` looks at: a layer, a variable, a container,
+    or a metric (anything with ``update_state``)."""
+    return isinstance(value, _TRACKABLE) or hasattr(type(value), "update_state")
 
 
 def _is_plain(value):

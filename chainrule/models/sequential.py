@@ -73,6 +73,7 @@ class Sequential(Model):
         if self.built:
             shape = layer.output_shape_for(self.output_shape)  # refuses a misfit before adding
         self._sublayers.append(layer)
+        self._forget_tracked()
         if self.built:
             self._shapes.append(shape)
             self.output_shape = shape
@@ -81,6 +82,7 @@ class Sequential(Model):
                 self.build(declared)
             except BaseException:
                 self._sublayers.pop()
+                self._forget_tracked()
                 raise
         if first:
             self.dtype = layer.dtype  # data is cast to the first layer's dtype
@@ -98,6 +100,7 @@ class Sequential(Model):
         if not self._sublayers:
             raise ValueError(f'Sequential "{self.name}" has no layers to pop')
         layer = self._sublayers.pop()
+        self._forget_tracked()
         self._names.discard(layer.name)
         self._output_shapes.clear()
         self._graph = None
