@@ -248,8 +248,10 @@ class Layer:
                                   f"defines call(self, inputs) with its computation")
 
     def compute_output_shape(self, input_shape):
-        """The output's shape for an input of ``input_shape``; the default is the same shape."""
-        return tuple(input_shape)
+        """The output's shape for an input of ``input_shape``. A layer that does not define it
+        is run on zeros of that shape to find out (see :meth:`compute_output_spec`), as Keras
+        traces a layer without one."""
+        return self.traced_output_shape(input_shape)
 
     def build_for(self, input_shape):
         """Builds the layer for ``input_shape`` if it is not built yet, then checks the shape

@@ -21,5 +21,8 @@ class Activation(Layer):
     def call(self, x, training=False):
         return self.activation(x)
 
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
     def get_config(self):
         return {**super().get_config(), "activation": activations.serialize(self.activation)}

@@ -48,6 +48,9 @@ class InputLayer(Layer):
     def call(self, x, training=False):
         return x
 
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
     def __call__(self, x, training=False):
         return x
 

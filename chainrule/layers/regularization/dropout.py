@@ -57,6 +57,9 @@ class Dropout(Layer):
                                      f"{n}, expected None, 1 or {size}")
         return x * dropout_mask(shape, self.rate, x.dtype)
 
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
     def get_config(self):
         return {**super().get_config(), "rate": self.rate,
                 "noise_shape": None if self.noise_shape is None else list(self.noise_shape),
