@@ -9,26 +9,35 @@ The engine's primitives (the forward and backward rules these are composed of) l
 :mod:`chainrule.primitives`.
 """
 
-from chainrule.ops.core import cast, convert_to_numpy, convert_to_tensor, dtype, is_tensor, shape, stop_gradient
-from chainrule.ops.nn import (binary_crossentropy, categorical_crossentropy, elu, erf, gelu, hard_sigmoid,
-                              leaky_relu, log_softmax, logsumexp, one_hot, relu, relu6, selu, sigmoid, silu,
-                              softmax, softplus, softsign, sparse_categorical_crossentropy, swish)
-from chainrule.ops.numpy import (abs, absolute, add, all, amax, amin, any, arange, argmax, argmin, ceil, clip,
-                                 concatenate, count_nonzero, cumsum, divide, dot, equal, exp, expand_dims, expm1,
-                                 eye, flip, floor, full, full_like, greater, greater_equal, identity, isfinite,
-                                 isnan, less, less_equal, linspace, log, log1p, logical_and, logical_not,
-                                 logical_or, matmul, max, maximum, mean, min, minimum, moveaxis, multiply,
-                                 negative, norm, not_equal, ones, ones_like, pad, power, prod, ravel, reciprocal,
-                                 repeat, reshape, round, sign, sort, split, sqrt, square, squeeze, stack, std,
-                                 subtract, sum, swapaxes, take, take_along_axis, tanh, tile, transpose,
-                                 true_divide, var, where, zeros, zeros_like)
-
+from chainrule.ops.core import (cast, cond, convert_to_numpy, convert_to_tensor, dtype, fori_loop, is_tensor, map,
+                                scan, shape, slice, stop_gradient, switch, unstack, while_loop)
+from chainrule.ops.math import in_top_k, rsqrt, segment_max, segment_sum, top_k
+from chainrule.ops.nn import (binary_crossentropy, categorical_crossentropy, celu, elu, erf, gelu, glu,
+                              hard_shrink, hard_sigmoid, hard_silu, hard_swish, hard_tanh, leaky_relu,
+                              log_sigmoid, log_softmax, logsumexp, moments, normalize, one_hot, relu, relu6,
+                              selu, sigmoid, silu, soft_shrink, softmax, softplus, softsign,
+                              sparse_categorical_crossentropy, sparse_plus, squareplus, swish, tanh_shrink)
+from chainrule.ops.numpy import (abs, absolute, add, all, allclose, amax, amin, any, arange, arccos, arccosh,
+                                 arcsin, arcsinh, arctan, arctanh, argmax, argmin, argsort, average,
+                                 broadcast_to, ceil, clip, concatenate, cos, cosh, count_nonzero, cumprod,
+                                 cumsum, diag, diagonal, diff, divide, divide_no_nan, dot, einsum, empty,
+                                 equal, exp, exp2, expand_dims, expm1, eye, flip, floor, floor_divide, full,
+                                 full_like, greater, greater_equal, hstack, identity, isclose, isfinite,
+                                 isinf, isnan, less, less_equal, linspace, log, log10, log1p, log2,
+                                 logaddexp, logical_and, logical_not, logical_or, logical_xor, matmul, max,
+                                 maximum, mean, meshgrid, min, minimum, mod, moveaxis, multiply,
+                                 nan_to_num, negative, norm, not_equal, ones, ones_like, outer, pad, power,
+                                 prod, ravel, reciprocal, repeat, reshape, roll, round, sign, sin, sinh,
+                                 size, sort, split, sqrt, square, squeeze, stack, std, subtract, sum, swapaxes,
+                                 take, take_along_axis, tan, tanh, tensordot, tile, trace, transpose, tri,
+                                 tril, triu, true_divide, trunc, var, vstack, where, zeros, zeros_like)
 
 def _symbolic_dispatch():
     """Makes every function here accept the Functional API's symbolic tensors: on a KerasTensor
     it records a node of the graph (see :mod:`chainrule.ops.node`) instead of computing. What a
     KerasTensor already knows (its shape, its dtype) is answered directly."""
     import functools
+    import math
 
     from chainrule.ops.node import KerasTensor, any_symbolic, symbolic_call
 
@@ -40,7 +49,14 @@ def _symbolic_dispatch():
             return function(*args, **kwargs)
         return wrapper
 
+    def symbolic_size(x):
+        if None in x.shape:
+            raise ValueError(f"size: the KerasTensor of shape {x.shape} has axes of unknown size; "
+                             f"call size on the values inside a layer's call instead")
+        return math.prod(x.shape)
+
     static = {"shape": lambda x: x.shape, "dtype": lambda x: x.dtype, "is_tensor": lambda x: True,
+              "size": symbolic_size,
               "convert_to_tensor": lambda x, *args, **options: (
                   cast(x, (args or [options.get("dtype")])[0]) if (args or options.get("dtype")) else x),
               "convert_to_numpy": None}

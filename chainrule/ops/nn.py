@@ -119,3 +119,111 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """The cross-entropy of integer labels ``target`` against ``output``'s classes on ``axis``."""
     return losses.sparse_categorical_crossentropy(convert_to_tensor(target).data, _floats(output),
                                                   from_logits, axis=axis)
+
+
+def log_sigmoid(x):
+    """log(sigmoid(x)) = -softplus(-x), finite for any finite x."""
+    return -_t.softplus(-_floats(x))
+
+
+def hard_silu(x):
+    """x * hard_sigmoid(x): 0 below -3, x above 3, x (x + 3) / 6 between."""
+    x = _floats(x)
+    return x * hard_sigmoid(x)
+
+
+hard_swish = hard_silu
+
+
+def hard_tanh(x):
+    """x limited to [-1, 1]."""
+    return _t.clip(_floats(x), -1.0, 1.0)
+
+
+def celu(x, alpha=1.0):
+    """x for x > 0, else alpha (exp(x / alpha) - 1)."""
+    return _t.elu(_floats(x) / alpha, 1.0) * alpha
+
+
+def squareplus(x, b=4):
+    """(x + sqrt(x^2 + b)) / 2, a smooth relu."""
+    x = _floats(x)
+    return (x + _t.sqrt(x * x + b)) * 0.5
+
+
+def sparse_plus(x):
+    """0 below -1, x above 1, (x + 1)^2 / 4 between."""
+    x = _floats(x)
+    return _t.where(x.data <= -1, 0.0, _t.where(x.data >= 1, x, (x + 1.0) * (x + 1.0) * 0.25))
+
+
+def soft_shrink(x, threshold=0.5):
+    """x moved ``threshold`` toward 0, and 0 within ``threshold`` of 0."""
+    x = _floats(x)
+    return _t.where(x.data > threshold, x - threshold, _t.where(x.data < -threshold, x + threshold, 0.0))
+
+
+def hard_shrink(x, threshold=0.5):
+    """x where ``|x| > threshold``, else 0."""
+    x = _floats(x)
+    return _t.where(np.abs(x.data) > threshold, x, 0.0)
+
+
+def tanh_shrink(x):
+    """x - tanh(x)."""
+    x = _floats(x)
+    return x - _t.tanh(x)
+
+
+def glu(x, axis=-1):
+    """The gated linear unit: ``x`` split in halves ``a, b`` along ``axis``, then a * sigmoid(b).
+
+    Raises:
+        ValueError: when the size of ``axis`` is odd.
+    """
+    x = _floats(x)
+    axis = _t._axis(axis, x.ndim, "glu")
+    if x.shape[axis] % 2:
+        raise ValueError(f"glu: axis {axis} of x of shape {x.shape} must have an even size")
+    a, b = _t.split(x, 2, axis)
+    return a * _t.sigmoid(b)
+
+
+def moments(x, axes, keepdims=False, synchronized=False):
+    """The mean and the (population) variance of ``x`` over ``axes``.
+
+    ``synchronized`` (averaging across devices) is accepted; chainrule trains on one process, or
+    averages gradients itself in ``chainrule.distribution``.
+
+    Returns:
+        The pair ``(mean, variance)``.
+    """
+    x = _floats(x)
+    axes = tuple(axes) if isinstance(axes, (list, tuple)) else axes
+    mean = _t.mean(x, axes, keepdims=True)
+    centered = x - mean
+    variance = _t.mean(centered * centered, axes, keepdims=keepdims)
+    return (mean if keepdims else _t.squeeze(mean, axes)), variance
+
+
+def normalize(x, axis=-1, order=2, epsilon=None):
+    """``x`` divided by its ``order``-norm along ``axis``, the norm taken as at least ``epsilon``
+    (``chainrule.backend.epsilon()``, 1e-7, when None); a 0-d ``x`` is taken as a vector of one.
+
+    Raises:
+        ValueError: for ``order`` other than an int >= 1.
+    """
+    if not isinstance(order, int) or isinstance(order, bool) or order < 1:
+        raise ValueError(f"normalize: order must be an int >= 1, received order={order!r}")
+    x = _floats(x)
+    if x.ndim == 0:
+        x = _t.reshape(x, (1,))
+    if epsilon is None:
+        from chainrule import backend  # keras.backend's module imports the ops
+        epsilon = backend.epsilon()
+    if order == 2:
+        # NOTE: Keras's x * min(rsqrt(sum(x^2)), 1 / epsilon), written as rsqrt(max(sum(x^2),
+        # epsilon^2)) so that a zero vector has a zero gradient rather than 0 * inf = nan.
+        return x / _t.sqrt(_t.maximum(_t.sum(x * x, axis, keepdims=True), epsilon * epsilon))
+    norm = _t.sum(_t.abs(x) ** order, axis, keepdims=True) ** (1.0 / order)
+    return x / _t.maximum(norm, epsilon)

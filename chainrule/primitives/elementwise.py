@@ -231,6 +231,120 @@ class Erf(Function):
         x = ctx.saved[0]
         return (grad * (2.0 / math.sqrt(math.pi)) * exp_nonpositive(-x * x),)
 
+
+# --- trigonometric and hyperbolic -----------------------------------------------------------------
+# Primitives because nothing composes them: sin, cos and the inverse functions have no form in
+# exp, log and sqrt over the reals, and the logarithmic forms of sinh, arcsinh and arctanh lose
+# the digits of small x (log(1 + x) with x below float32's epsilon is 0, not x). tan and cosh
+# are composed in chainrule.ops.
+
+
+class Sin(Function):
+    """z = sin(x);  dz/dx = cos(x)"""
+
+    def forward(ctx, x):
+        ctx.save(x)
+        return xp.sin(x)
+
+    def backward(ctx, grad):
+        return (grad * xp.cos(ctx.saved[0]),)
+
+
+class Cos(Function):
+    """z = cos(x);  dz/dx = -sin(x)"""
+
+    def forward(ctx, x):
+        ctx.save(x)
+        return xp.cos(x)
+
+    def backward(ctx, grad):
+        return (-grad * xp.sin(ctx.saved[0]),)
+
+
+class Arcsin(Function):
+    """z = arcsin(x) on [-1, 1];  dz/dx = 1 / sqrt(1 - x^2)"""
+
+    def forward(ctx, x):
+        ctx.save(x)
+        return xp.arcsin(x)
+
+    def backward(ctx, grad):
+        x = ctx.saved[0]
+        return (grad / xp.sqrt((1.0 - x) * (1.0 + x)),)
+
+
+class Arccos(Function):
+    """z = arccos(x) on [-1, 1];  dz/dx = -1 / sqrt(1 - x^2)"""
+
+    def forward(ctx, x):
+        ctx.save(x)
+        return xp.arccos(x)
+
+    def backward(ctx, grad):
+        x = ctx.saved[0]
+        return (-grad / xp.sqrt((1.0 - x) * (1.0 + x)),)
+
+
+class Arctan(Function):
+    """z = arctan(x);  dz/dx = 1 / (1 + x^2)"""
+
+    def forward(ctx, x):
+        ctx.save(x)
+        return xp.arctan(x)
+
+    def backward(ctx, grad):
+        x = ctx.saved[0]
+        return (grad / (1.0 + x * x),)
+
+
+class Sinh(Function):
+    """z = sinh(x);  dz/dx = cosh(x)"""
+
+    def forward(ctx, x):
+        ctx.save(x)
+        return xp.sinh(x)
+
+    def backward(ctx, grad):
+        return (grad * xp.cosh(ctx.saved[0]),)
+
+
+class Arcsinh(Function):
+    """z = arcsinh(x);  dz/dx = 1 / sqrt(x^2 + 1)"""
+
+    def forward(ctx, x):
+        ctx.save(x)
+        return xp.arcsinh(x)
+
+    def backward(ctx, grad):
+        x = ctx.saved[0]
+        return (grad / xp.sqrt(x * x + 1.0),)
+
+
+class Arccosh(Function):
+    """z = arccosh(x) on [1, inf);  dz/dx = 1 / sqrt(x^2 - 1)"""
+
+    def forward(ctx, x):
+        ctx.save(x)
+        return xp.arccosh(x)
+
+    def backward(ctx, grad):
+        x = ctx.saved[0]
+        # NOTE: (x - 1)(x + 1) rather than x^2 - 1, which cancels to 0 too early near x = 1.
+        return (grad / xp.sqrt((x - 1.0) * (x + 1.0)),)
+
+
+class Arctanh(Function):
+    """z = arctanh(x) on (-1, 1);  dz/dx = 1 / (1 - x^2)"""
+
+    def forward(ctx, x):
+        ctx.save(x)
+        return xp.arctanh(x)
+
+    def backward(ctx, grad):
+        x = ctx.saved[0]
+        return (grad / ((1.0 - x) * (1.0 + x)),)
+
+
 def _share(wins, ties, dtype):
     """1 where the first input wins, 1/2 where it ties, else 0, in ``dtype``."""
     share = xp.asarray(wins).astype(dtype)

@@ -1,8 +1,8 @@
 """Embedding: integer token ids to dense vectors."""
 
-from chainrule._backend import as_array, xp
+from chainrule._backend import xp
 from chainrule.layers.layer import Layer
-from chainrule.tensor import Tensor, embedding
+from chainrule.tensor import embedding
 
 
 class Embedding(Layer):
@@ -42,9 +42,8 @@ class Embedding(Layer):
         self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
                                           self.embeddings_initializer)
 
-    def __call__(self, x, training=False):
-        ids = x.data if isinstance(x, Tensor) else as_array(x, where=f"{self.name}: input")
-        self.build_for(ids.shape)
+    def call(self, x, training=False):
+        ids = x.data
         where = f'Layer "{self.name}" (Embedding)'
         if ids.dtype.kind == "f":
             if ids.size and (ids != xp.round(ids)).any():
@@ -59,9 +58,6 @@ class Embedding(Layer):
                 index = tuple(int(i) for i in xp.argwhere(bad)[0])
                 raise ValueError(f"{where} expects ids in [0, {self.input_dim}), received "
                                  f"{int(ids[index])} at index {index}")
-        return self.call(ids, training=training)
-
-    def call(self, ids, training=False):
         return embedding(self.embeddings, ids)  # (batch, ...) -> (batch, ..., output_dim)
 
     def compute_output_shape(self, input_shape):

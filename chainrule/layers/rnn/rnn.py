@@ -83,14 +83,6 @@ class RNN(Layer):
 
     # --- the forward pass -------------------------------------------------------------------
 
-    def __call__(self, x, training=False, initial_state=None):
-        if not isinstance(x, Tensor):
-            x = Tensor(x)
-        self.build_for(x.shape)
-        if x.dtype != self.dtype:
-            x = x.astype(self.dtype)
-        return self.call(x, training=training, initial_state=initial_state)
-
     def call(self, x, training=False, initial_state=None):
         batch, steps = x.shape[0], x.shape[1]
         if steps == 0:
