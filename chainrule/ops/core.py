@@ -108,11 +108,11 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
 
 
 def fori_loop(lower, upper, body_fun, init_val):
-    """Runs ``val = body_fun(i, val)`` for ``i`` from ``lower`` up to ``upper`` (excluded), from
-    ``init_val``, and returns the last ``val``."""
+    """Runs ``val = body_fun(i, val)`` for the ints ``i`` from ``lower`` up to ``upper`` (excluded),
+    from ``init_val`` (its values as tensors), and returns the last ``val``."""
     if not callable(body_fun):
         raise TypeError(f"fori_loop: body_fun must be a callable, received {body_fun!r}")
-    val = init_val
+    val = tree.map_structure(convert_to_tensor, init_val)
     for i in range(int(lower), int(upper)):
         val = body_fun(i, val)
     return val

@@ -56,7 +56,7 @@ def test_a_model_passes_integer_ids_to_its_embedding_unchanged():
     class Probe(layers.Embedding):
         def __call__(self, x, training=False):
             seen.append(x.dtype if isinstance(x, Tensor) else np.asarray(x).dtype)
-            return super().__call__(x, training)
+            return super().__call__(x, training=training)
 
     model = Sequential([Probe(10, 2, input_shape=(3,)), layers.Flatten(), layers.Dense(1)])
     model.predict(np.array([[1, 2, 3]]), verbose=0)
