@@ -22,28 +22,44 @@ from chainrule.variables import Variable
 
 
 class _Budget(threading.local):
-    """While set (see :func:`weight_budget`), how many more weight values layers may create.
+    """While set (see :func:`weight_budget`), how many more weight values layers may create, and
+    how many values a placeholder or a recorded operation may hold while a file's graph is
+    rebuilt (``sample_limit``).
 
     One per thread: a model loading in one thread does not limit (or spend the budget of) models
     built in another."""
 
     def __init__(self):
         self.remaining = None
+        self.sample_limit = None
 
 
 _weight_budget = _Budget()
 
 
 @contextlib.contextmanager
-def weight_budget(values):
+def weight_budget(values, sample_limit=None):
     """Within this block, layers may create at most ``values`` weight values in all; one more
     raises ValueError before anything is allocated. Loading a model file sets it to the number
-    of values the file holds, so a description of a huge layer cannot exhaust memory."""
-    previous, _weight_budget.remaining = _weight_budget.remaining, values
+    of values the file holds, so a description of a huge layer cannot exhaust memory.
+
+    ``sample_limit`` bounds, in the same block, the values of one sample that the symbolic calls
+    rebuilding a graph may work with (the placeholders a layer is traced on, the size an op
+    node may expand to), so a file's shapes cannot exhaust memory either."""
+    previous = _weight_budget.remaining, _weight_budget.sample_limit
+    _weight_budget.remaining, _weight_budget.sample_limit = values, sample_limit
     try:
         yield
     finally:
-        _weight_budget.remaining = previous
+        _weight_budget.remaining, _weight_budget.sample_limit = previous
+
+
+def check_sample_size(values, what):
+    """Raises ValueError when ``values`` exceed the sample limit of a load in progress."""
+    limit = _weight_budget.sample_limit
+    if limit is not None and values > limit:
+        raise ValueError(f"{what}: {values} values per sample exceed the {limit} this file may "
+                         f"ask for (a bound set by the number of weights it holds)")
 
 
 def shape_tuple(shape, where):
@@ -155,7 +171,7 @@ def _to_tensor(value, dtype):
         x = Tensor(value)
     else:
         return value  # None, strings, ... pass to call as they are
-    if x.dtype.kind == "f" and x.dtype != dtype:
+    if dtype is not None and x.dtype.kind == "f" and x.dtype != dtype:
         x = x.astype(dtype)
     return x
 
@@ -194,6 +210,7 @@ class Layer:
 
     input_spec = None  # an InputSpec, set by subclasses (usually in build)
     _call_takes_training, _call_training_default, _call_takes_mask = True, False, False
+    _autocast = True  # floating inputs are cast to the layer's dtype (a functional model: to its Inputs')
 
     def __init_subclass__(cls, **kwargs):
         # As in Keras, a layer is built once its build() returns, whoever called it; a second
@@ -313,11 +330,13 @@ class Layer:
             return self._symbolic_call(args, kwargs)
         inputs = args[0]
         if _is_numbers(inputs) or not isinstance(inputs, (list, tuple, dict)):
+            dtype = self.dtype if self._autocast else None
             inputs = _to_tensor(inputs if not isinstance(inputs, (list, tuple)) else
-                                _backend.numpy.asarray(inputs), self.dtype)
+                                _backend.numpy.asarray(inputs), dtype)
             self.build_for(inputs.shape)
         else:
-            inputs = tree.map_structure(lambda value: _to_tensor(value, self.dtype), inputs)
+            dtype = self.dtype if self._autocast else None
+            inputs = tree.map_structure(lambda value: _to_tensor(value, dtype), inputs)
             self.build_for(tree.map_structure(
                 lambda value: value.shape if isinstance(value, Tensor) else None, inputs))
         context = _call_context
@@ -343,9 +362,21 @@ class Layer:
     # --- the symbolic graph -----------------------------------------------------------------
 
     def _symbolic_call(self, args, kwargs):
+        self._check_call_arguments(args, kwargs)
         outputs = self.compute_output_spec(*args, **kwargs)
         Node(self, args, kwargs, outputs)
         return outputs
+
+    def _check_call_arguments(self, args, kwargs):
+        """Raises TypeError, naming the layer, when ``call`` cannot take these arguments (found
+        now, while the graph is built, not at the first batch)."""
+        extra = {k: v for k, v in kwargs.items() if k not in ("training", "mask")}
+        try:
+            inspect.signature(self.call).bind(*args, **extra)
+        except TypeError as error:
+            raise TypeError(f"{self.describe()} cannot be called with these arguments: {error}") from None
+        except ValueError:
+            pass  # a call without an inspectable signature
 
     def compute_output_spec(self, *args, **kwargs):
         """The symbolic output (KerasTensors: shape and dtype) for symbolic inputs.
@@ -381,6 +412,7 @@ class Layer:
                 if not isinstance(x, KerasTensor):
                     return x
                 shape = tuple(size if d is None else d for d in x.shape)
+                check_sample_size(math.prod(shape[1:]), f"{self.describe()}: an input of shape {x.shape}")
                 return Tensor(_backend.numpy.zeros(shape, dtype=x.dtype))
             return tree.map_structure(fill, (args, kwargs))
 
@@ -529,6 +561,9 @@ class Layer:
         cache = self.__dict__.get("_tracking_cache")
         if cache and name not in _UNTRACKED and (_trackable(value) or _trackable(self.__dict__.get(name))):
             cache.clear()
+        own = self.__dict__.get("_own_weights")
+        if isinstance(value, Variable) and own is not None and not any(w is value for w in own):
+            own.append(value)  # a variable assigned as an attribute is the layer's own, in order
         object.__setattr__(self, name, value)
 
     def _tracked(self, kind):
@@ -598,10 +633,12 @@ class Layer:
             w.requires_grad = self._trainable and w.trainable
 
     def _own_variables(self):
+        """The layer's own variables, Keras's order: the trainable ones, then the others, each
+        in the order they were made or assigned (a layer's freezing does not move them)."""
         own = list(self._own_weights)
         known = {id(w) for w in own}
         own.extend(w for w in self._tracked(Variable) if id(w) not in known)
-        return own
+        return [w for w in own if w.trainable] + [w for w in own if not w.trainable]
 
     def _all_weights(self):
         weights, seen = [], set()
@@ -614,8 +651,9 @@ class Layer:
 
     @property
     def weights(self):
-        """Trainable weights first, then the others (Keras's order)."""
-        return self.trainable_weights + self.non_trainable_weights
+        """Every weight, layer by layer (this layer's own, then each sublayer's), as Keras
+        orders them: ``get_weights``, ``set_weights`` and files use this order."""
+        return self._all_weights()
 
     @property
     def trainable_weights(self):

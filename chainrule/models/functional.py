@@ -67,6 +67,9 @@ def map_graph(inputs, outputs):
     operations = sorted(operation_depth, key=lambda op: (-operation_depth[op], operation_index[op]))
     nodes = sorted((node for node in ordered if not node.is_input),
                    key=lambda node: -node_depth[node])
+    for x in inputs:  # the inputs' own nodes, for the depths summary() reads
+        history = x._keras_history
+        node_depth.setdefault(history.operation._inbound_nodes[history.node_index], 0)
     # every node's inputs must be computable from the model's inputs
     computable = set(input_ids)
     for node in nodes:
@@ -81,7 +84,7 @@ def map_graph(inputs, outputs):
         if names.count(name) > 1:
             raise ValueError(f'The name "{name}" is used {names.count(name)} times in the model; '
                              f"every layer's name must be unique")
-    return nodes, operations
+    return nodes, operations, node_depth
 
 
 class Functional(Model):
@@ -96,8 +99,10 @@ class Functional(Model):
     by input name, or one array) and returns the same structure as ``outputs``.
     """
 
+    _autocast = False  # each input takes its Input's dtype instead (see call)
+
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
-        super().__init__(name=name, trainable=trainable, **kwargs)
+        Model.__init__(self, name=name, trainable=trainable, **kwargs)
         for what, structure in (("inputs", inputs), ("outputs", outputs)):
             leaves = tree.flatten(structure)
             bad = [x for x in leaves if not isinstance(x, KerasTensor) or x._keras_history is None]
@@ -106,12 +111,16 @@ class Functional(Model):
                                  f"on them, received {bad[0] if bad else structure!r}")
         if isinstance(inputs, dict):
             inputs = {key: inputs[key] for key in inputs}
+        if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
+            outputs = outputs[0]  # Model(x, [y]) returns y itself, as in Keras
         self._inputs_struct = inputs
         self._outputs_struct = outputs
         self.inputs = tree.flatten(inputs) if isinstance(inputs, (list, tuple, dict)) else [inputs]
         self.outputs = tree.flatten(outputs) if isinstance(outputs, (list, tuple, dict)) else [outputs]
-        self._nodes, self._operations = map_graph(self.inputs, self.outputs)
+        self._nodes, self._operations, self._node_depth = map_graph(self.inputs, self.outputs)
         self._node_set = set(self._nodes)
+        # the logs and the loss and metric dicts name the outputs by the dict's keys, or else by
+        # the layers that make them; output_names is always the layers' (Keras's attribute)
         self._output_names = (sorted(outputs) if isinstance(outputs, dict) else
                               [x._keras_history.operation.name for x in self.outputs])
         self.input_names = [x._keras_history.operation.name for x in self.inputs]
@@ -129,6 +138,10 @@ class Functional(Model):
         if kind is Layer:
             return list(self._operations)
         return super()._tracked(kind)
+
+    @property
+    def output_names(self):
+        return [x._keras_history.operation.name for x in self.outputs]
 
     @property
     def input(self):
@@ -160,7 +173,7 @@ class Functional(Model):
         entry for a model with one input."""
         n = len(self.inputs)
         if isinstance(inputs, dict):
-            names = (list(self._inputs_struct) if isinstance(self._inputs_struct, dict)
+            names = (sorted(self._inputs_struct) if isinstance(self._inputs_struct, dict)
                      else self.input_names)
             missing = [name for name in names if name not in inputs]
             if missing:
@@ -222,14 +235,28 @@ class Functional(Model):
     def get_config(self):
         """The graph: each layer's class and configuration with the nodes it was called at
         (``inbound_nodes``: the arguments, KerasTensors written ``[layer, node, tensor]``), and
-        the model's inputs and outputs in the same form."""
+        the model's inputs and outputs in the same form. A subclass whose constructor takes
+        other arguments than ``(inputs, outputs)`` (it builds its graph itself) is described by
+        those arguments instead, as Keras does."""
         from chainrule.saving.serialization import functional_config
 
+        if not _graph_constructor(type(self)):
+            return {"name": self.name, "trainable": self.trainable, **self._auto_config()}
         return functional_config(self)
 
     def __repr__(self):
         return (f"<Functional name={self.name}, inputs={[x.shape for x in self.inputs]}, "
                 f"outputs={[x.shape for x in self.outputs]}>")
+
+
+def _graph_constructor(cls):
+    """Whether ``cls(inputs, outputs, name=...)`` makes the model (Functional, or a subclass
+    that keeps its constructor)."""
+    import inspect
+
+    init = next(klass.__dict__["__init__"] for klass in cls.__mro__ if "__init__" in klass.__dict__)
+    names = [p.name for p in inspect.signature(init).parameters.values()][1:3]
+    return names == ["inputs", "outputs"] or init is Model.__init__
 
 
 def _is_one_shape(value):

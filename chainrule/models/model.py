@@ -88,6 +88,14 @@ class Model(Layer):
         return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, *args, **kwargs):
+        if _functional_arguments(args, kwargs):
+            # a subclass whose __init__ builds a graph and calls super().__init__(inputs, outputs)
+            from chainrule.models.functional import Functional
+
+            if not isinstance(self, Functional):
+                self.__class__ = _with_functional(type(self), Functional)
+            Functional.__init__(self, *args, **kwargs)
+            return
         if args or "inputs" in kwargs or "outputs" in kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected arguments {args or sorted(kwargs)}")
         super().__init__(**kwargs)
@@ -273,7 +281,7 @@ class Model(Layer):
         compile_loss = None if self.compiled is None else self.compiled.compile_loss
         if compile_loss is not None and y is not None:
             if compile_loss.output_names is None:
-                compile_loss.build(self.output_names)
+                compile_loss.build(getattr(self, "_output_names", None) or self.output_names)
             total = compile_loss(y, y_pred, sample_weight)
         for extra in self.losses:
             total = extra if total is None else total + extra
@@ -393,6 +401,16 @@ class Model(Layer):
         if type(self).get_config is Model.get_config and not type(self).__module__.startswith("chainrule."):
             return {"name": self.name, "trainable": self.trainable, **self._auto_config()}
         return {"name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A model from :meth:`get_config`'s description: a functional model's graph is rebuilt
+        (as an instance of ``cls``); any other configuration goes to ``cls``'s constructor."""
+        if isinstance(config, dict) and "layers" in config and "input_layers" in config:
+            from chainrule.saving.serialization import functional_from_config
+
+            return functional_from_config(config, cls, custom_objects)
+        return super().from_config(config)
 
     def to_json(self, **kwargs):
         """The architecture as a JSON string (no weights), for :func:`model_from_json`."""

@@ -33,6 +33,7 @@ class Sequential(Model):
         self._shapes = []  # once built: the output shape after each layer, so add and pop are O(1)
         self._output_shapes = {}  # input shapes already checked through every layer -> output
         self._graph = None  # (input, output) KerasTensors, made when first asked for
+        self._input_layer = None  # the Input the model was given, if any
         for layer in layers or []:
             self.add(layer)
 
@@ -60,6 +61,7 @@ class Sequential(Model):
             if self._sublayers or self._declared_input_shape is not None:
                 raise ValueError(f'Sequential "{self.name}": an Input can only come first')
             self._declared_input_shape = layer._declared_input_shape
+            self._input_layer = layer  # its symbolic input starts the model's graph
             return
         if not isinstance(layer, Layer):
             raise TypeError(f'Sequential "{self.name}": expected a Layer, received {layer!r}')
@@ -182,7 +184,11 @@ class Sequential(Model):
             if not self.built:
                 raise AttributeError(f"{self.describe()} is not built, so it has no inputs or outputs "
                                      f"yet; give it an input shape (Input(shape=...) first)")
-            x = InputLayer(batch_shape=self.built_input_shape).output
+            given = self._input_layer
+            if given is not None and tuple(given.batch_shape[1:]) == tuple(self.built_input_shape[1:]):
+                x = given.output
+            else:
+                x = InputLayer(batch_shape=self.built_input_shape).output
             inputs = x
             for layer in self._sublayers:
                 x = layer(x)
@@ -199,11 +205,13 @@ class Sequential(Model):
 
     @property
     def input(self):
-        return self._symbolic_graph()[0]
+        """Inside another model, the input of its first call there (Keras's rule for any
+        layer); on its own, the input of its graph."""
+        return Layer.input.fget(self) if self._inbound_nodes else self._symbolic_graph()[0]
 
     @property
     def output(self):
-        return self._symbolic_graph()[1]
+        return Layer.output.fget(self) if self._inbound_nodes else self._symbolic_graph()[1]
 
     @property
     def output_names(self):

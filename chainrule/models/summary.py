@@ -17,7 +17,7 @@ def readable_size(n_bytes):
 def _shape_text(shape):
     if isinstance(shape, list):
         return ", ".join(_shape_text(s) for s in shape)
-    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    return "(" + ", ".join(str(d) for d in shape) + ")"  # Keras 3 writes (None) for rank 1
 
 
 def _params(layer):
@@ -60,12 +60,32 @@ def _subclassed_rows(model):
     return [(f"{layer.name} ({type(layer).__name__})", "?", _params(layer)) for layer in model.layers]
 
 
+def _sequential_like(model):
+    """Keras's test of whether a functional model's table needs "Connected to": not when every
+    depth of the graph has one node with one input and no layer is called twice."""
+    from chainrule.utils import tree
+
+    by_depth = {}
+    for node, depth in model._node_depth.items():
+        by_depth.setdefault(depth, []).append(node)
+    nodes = set()
+    for group in by_depth.values():
+        if len(group) > 1 or len(tree.flatten(group[0].input_tensors)) > 1:
+            return False
+        nodes.update(group)
+    return all(sum(node in nodes for node in layer._inbound_nodes) <= 1 for layer in model.layers)
+
+
 def summary_lines(model):
     """The lines of the summary of ``model``."""
-    if hasattr(model, "_operations"):
+    if hasattr(model, "_operations") and not _sequential_like(model):
         rows = _functional_rows(model)
         headers = ("Layer (type)", "Output Shape", "Param #", "Connected to")
         minimums = [31, 22, 13, 20]
+    elif hasattr(model, "_operations"):
+        rows = [row[:3] for row in _functional_rows(model)]
+        headers = ("Layer (type)", "Output Shape", "Param #")
+        minimums = [31, 22, 13]
     else:
         rows = _sequential_rows(model) if hasattr(model, "built_input_shape") else _subclassed_rows(model)
         headers = ("Layer (type)", "Output Shape", "Param #")

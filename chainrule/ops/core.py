@@ -79,10 +79,12 @@ def cond(pred, true_fn, false_fn):
 
 
 def switch(index, branches, *operands):
-    """``branches[index](*operands)``, with ``index`` clipped to the branches' range."""
+    """``branches[index](*operands)`` (the operands' values as tensors), with ``index`` clipped to
+    the branches' range."""
     if not branches:
         raise ValueError("switch: expected at least one branch, received none")
     index = int(np.asarray(index.data if isinstance(index, Tensor) else index))
+    operands = tree.map_structure(convert_to_tensor, operands)
     return branches[builtins.min(builtins.max(index, 0), len(branches) - 1)](*operands)
 
 

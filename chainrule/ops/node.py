@@ -123,10 +123,10 @@ class KerasTensor:
         return symbolic_call("multiply", other, self)
 
     def __truediv__(self, other):
-        return symbolic_call("divide", self, other)
+        return symbolic_call("true_divide", self, other)
 
     def __rtruediv__(self, other):
-        return symbolic_call("divide", other, self)
+        return symbolic_call("true_divide", other, self)
 
     def __matmul__(self, other):
         return symbolic_call("matmul", self, other)
@@ -147,7 +147,7 @@ class KerasTensor:
         return symbolic_call("absolute", self)
 
     def __getitem__(self, key):
-        return symbolic_call("getitem", self, key)
+        return symbolic_call("get_item", self, key)
 
     def __lt__(self, other):
         return symbolic_call("less", self, other)

@@ -440,7 +440,8 @@ def tensordot(x1, x2, axes=2):
     letters = iter(string.ascii_letters)
     term1 = [next(letters) for _ in range(x1.ndim)]
     term2 = [term1[axes1[axes2.index(b)]] if b in axes2 else next(letters) for b in range(x2.ndim)]
-    output = [c for a, c in enumerate(term1) if a not in axes1] + [c for b, c in enumerate(term2) if b not in axes2]
+    output = [c for a, c in enumerate(term1) if a not in axes1]
+    output += [c for b, c in enumerate(term2) if b not in axes2]
     return einsum(f"{''.join(term1)},{''.join(term2)}->{''.join(output)}", x1, x2)
 
 

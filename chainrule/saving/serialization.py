@@ -9,6 +9,7 @@ refuses becomes a SavingError naming the layer. The model is assembled completel
 checked before anything is returned.
 """
 
+import heapq
 import json
 
 from chainrule import autograd, _backend, initializers, layers, losses, metrics, optimizers
@@ -426,6 +427,8 @@ def deserialize_model(item, where, custom_objects=None):
     cls = _lookup(class_name, {}, "model class", where, custom_objects)
     if not (isinstance(cls, type) and issubclass(cls, Model)):
         raise SavingError(f"{where}: {class_name!r} is not a Model class")
+    if "layers" in item["config"] and "input_layers" in item["config"]:
+        return _read_functional(item["config"], f"{where} ({class_name})", custom_objects, cls)
     model = _construct(cls, item["config"], f"{where} ({class_name})")
     shape = item.get("build_input_shape")
     if shape is not None and not model.built:
@@ -451,24 +454,33 @@ def _reference(value, where):
     return tuple(value)
 
 
-def _references_in(value, where, found):
+MAX_DEPTH = 32  # how deeply a node's arguments may nest (lists in lists...)
+
+
+def _references_in(value, where, found, depth):
     """Collects the tensor references inside a node's arguments (to order the nodes)."""
+    if depth > MAX_DEPTH:
+        raise SavingError(f"{where}: the arguments nest deeper than {MAX_DEPTH} levels")
     if isinstance(value, dict):
         if "__keras_tensor__" in value:
             found.append(_reference(value["__keras_tensor__"], where))
         else:
             for item in value.values():
-                _references_in(item, where, found)
+                _references_in(item, where, found, depth + 1)
     elif isinstance(value, list):
         for item in value:
-            _references_in(item, where, found)
+            _references_in(item, where, found, depth + 1)
     return found
 
 
 def _read_argument(value, where, tensors):
+    """A node's argument from its plain description (``_references_in`` checked its depth)."""
     if isinstance(value, dict):
         if set(value) == {"__keras_tensor__"}:
-            return tensors[_reference(value["__keras_tensor__"], where)]
+            key = _reference(value["__keras_tensor__"], where)
+            if key not in tensors:
+                raise SavingError(f"{where}: refers to tensor {list(key)}, which its node does not make")
+            return tensors[key]
         if set(value) == {"__tuple__"} and isinstance(value["__tuple__"], list):
             return tuple(_read_argument(v, where, tensors) for v in value["__tuple__"])
         if set(value) == {"__slice__"} and isinstance(value["__slice__"], list) and len(value["__slice__"]) == 3:
@@ -476,7 +488,7 @@ def _read_argument(value, where, tensors):
             if not all(v is None or type(v) is int for v in parts):
                 raise SavingError(f"{where}: a slice of other than ints, found {value!r:.200}")
             return slice(*parts)
-        if set(value) == {"__ellipsis__"}:
+        if value == {"__ellipsis__": True}:
             return Ellipsis
         if any(k.startswith("__") for k in value):
             raise SavingError(f"{where}: unknown tagged value {value!r:.200}")
@@ -486,7 +498,7 @@ def _read_argument(value, where, tensors):
     return value
 
 
-def _read_functional(config, where, custom_objects):
+def _read_functional(config, where, custom_objects, cls=Functional):
     """A functional model from :func:`functional_config`'s description.
 
     The layers are made first; then each node is called once every node it refers to has been
@@ -521,7 +533,11 @@ def _read_functional(config, where, custom_objects):
             if (not isinstance(node, dict) or set(node) != {"args", "kwargs"} or not isinstance(node["args"], list)
                     or not isinstance(node["kwargs"], dict)):
                 raise SavingError(f"{node_place}: expected {{args, kwargs}}, found {node!r:.200}")
-            references = _references_in([node["args"], node["kwargs"]], node_place, [])
+            references = _references_in([node["args"], node["kwargs"]], node_place, [], 0)
+            if not references:
+                # a node is a call on the graph's tensors; one without any would run the layer on
+                # the file's own values while loading
+                raise SavingError(f"{node_place}: a node must take at least one tensor of the graph")
             pending.append((layer, number + (1 if isinstance(layer, layers.InputLayer) else 0),
                             node, references, node_place))
     waiting = {}  # (layer name, node number) -> indices of pending nodes waiting for it
@@ -531,10 +547,13 @@ def _read_functional(config, where, custom_objects):
         missing.append(len(needs))
         for need in needs:
             waiting.setdefault(need, []).append(index)
+    # the nodes run in the file's order whenever they can, so a shared layer's nodes keep
+    # their numbers (its .input and .output stay its first call's)
     ready = [index for index, count in enumerate(missing) if count == 0]
+    heapq.heapify(ready)
     called = 0
     while ready:
-        index = ready.pop()
+        index = heapq.heappop(ready)
         layer, number, node, references, node_place = pending[index]
         args = [_read_argument(a, node_place, tensors) for a in node["args"]]
         kwargs = {k: _read_argument(v, node_place, tensors) for k, v in node["kwargs"].items()}
@@ -552,7 +571,7 @@ def _read_functional(config, where, custom_objects):
         for waiter in waiting.pop((layer.name, number), []):
             missing[waiter] -= 1
             if missing[waiter] == 0:
-                ready.append(waiter)
+                heapq.heappush(ready, waiter)
     if called != len(pending):
         stuck = next(pending[i][4] for i, count in enumerate(missing) if count)
         raise SavingError(f"{where}: {len(pending) - called} nodes refer to tensors no node makes (or "
@@ -571,11 +590,18 @@ def _read_functional(config, where, custom_objects):
     inputs = resolve(config.get("input_layers"), "input_layers")
     outputs = resolve(config.get("output_layers"), "output_layers")
     try:
-        model = Functional(inputs, outputs, name=name)
-    except ValueError as error:
-        raise SavingError(f"{where}: {error}") from None
+        model = cls(inputs, outputs, name=name)
+    except SavingError:
+        raise
+    except Exception as error:
+        raise SavingError(f"{where}: {cls.__name__} refused the graph: {_describe(error)}") from None
     model.trainable = trainable
     return model
+
+
+def functional_from_config(config, cls=Functional, custom_objects=None):
+    """``cls.from_config`` for a functional model's :func:`functional_config`."""
+    return _read_functional(config, f"{cls.__name__}.from_config", custom_objects, cls)
 
 
 def _flat_tensors(outputs):
@@ -706,8 +732,12 @@ def _read_compile(config, model, arrays, header, where, custom_objects):
         raise SavingError(f"{where}: the compile settings are invalid: {error}") from None
     names = header.get("optimizer_variables")
     if names is not None:
-        keys = dict(zip(map(id, model.weights), weight_keys(model.weights)))
-        variables = {keys[id(v)][len("weights/"):]: v for v in model.trainable_weights}
+        # the file's weights are the model's, position by position (load checked it): the
+        # optimizer's variables are named as the file named them, whatever the model's layers
+        # are called now (a subclassed model's automatic names differ from one process to another)
+        stored_names = [name[len("weights/"):] for name in arrays if name.startswith("weights/")]
+        trainable = {id(v) for v in model.trainable_weights}
+        variables = {name: v for name, v in zip(stored_names, model.weights) if id(v) in trainable}
         if (not isinstance(names, list) or not all(isinstance(n, str) and n in variables for n in names)
                 or len(set(names)) != len(names)):
             raise SavingError(f"{where}: the optimizer's variables {names!r:.200} are not the model's "
@@ -776,7 +806,9 @@ def _build(header, arrays, where, custom_objects, compile):
         raise SavingError(f"{where}: the file holds {header.get('kind')!r}, not a model "
                           f"(use load_weights for a weights file)")
     stored = sum(a.size for name, a in arrays.items() if name.startswith("weights/"))
-    with layers.layer.weight_budget(stored):
+    # what the file's shapes may ask of memory while its graph is rebuilt: no more values per
+    # sample than it holds weights (and at least a million), see weight_budget
+    with layers.layer.weight_budget(stored, sample_limit=max(2**20, stored)):
         model = deserialize_model(header.get("model"), where, custom_objects)
     _assign(model.weights, arrays, "weights/", where)
     if compile and header.get("compile") is not None:

@@ -75,8 +75,9 @@ class CompileLoss:
         self.losses = None
         self.weights = None
         self.trackers = []
+        self.tracker_of = {}
 
-    def build(self, output_names):
+    def build(self, output_names, outputs_are_dict=False):
         if self.output_names == list(output_names):
             return
         names = list(output_names)
@@ -88,9 +89,14 @@ class CompileLoss:
                 raise ValueError(f"compile: loss_weights of output {name!r} must be a number, "
                                  f"received {weight!r}")
         self.output_names, self.losses, self.weights = names, per_output, [float(w) for w in weights]
-        with_loss = [name for name, loss in zip(names, per_output) if loss is not None]
-        self.trackers = ([registry.Mean(name=f"{name}_loss") for name in with_loss]
-                         if len(names) > 1 else [])
+        with_loss = [i for i, loss in enumerate(per_output) if loss is not None]
+        if isinstance(self.spec, dict) and outputs_are_dict:
+            # a model whose outputs are a dict: Keras lists their losses in the loss dict's order
+            order = list(self.spec)
+            with_loss.sort(key=lambda i: order.index(names[i]) if names[i] in order else len(order))
+        self.tracker_of = ({i: registry.Mean(name=f"{names[i]}_loss") for i in with_loss}
+                           if len(names) > 1 else {})
+        self.trackers = list(self.tracker_of.values())
 
     @property
     def single(self):
@@ -115,13 +121,12 @@ class CompileLoss:
         weights = (match_outputs(sample_weight, self.output_names, "sample_weight")
                    if sample_weight is not None else [None] * len(self.output_names))
         total = None
-        trackers = iter(self.trackers)
-        for loss, weight, target, prediction, sample in zip(
-                self.losses, self.weights, targets, predictions, weights):
+        for index, (loss, weight, target, prediction, sample) in enumerate(zip(
+                self.losses, self.weights, targets, predictions, weights)):
             if loss is None:
                 continue
             value = loss.compute(target, prediction, sample)
-            tracker = next(trackers, None)
+            tracker = self.tracker_of.get(index)
             if tracker is not None:
                 tracker.update_state(float(value.data), sample_weight=len(prediction.data))
             term = value if weight == 1.0 else value * weight
@@ -254,11 +259,11 @@ class Compiled:
         """The loss as compile resolved it: one Loss, or a list or dict of them."""
         return None if self.compile_loss is None else self.compile_loss.spec
 
-    def build(self, output_names, output_shapes, target_shapes):
+    def build(self, output_names, output_shapes, target_shapes, outputs_are_dict=False):
         """Matches the losses and metrics to the model's outputs (names and shapes) and the
         targets' shapes, the first time data is seen."""
         if self.compile_loss is not None:
-            self.compile_loss.build(output_names)
+            self.compile_loss.build(output_names, outputs_are_dict)
         if self.compile_metrics is not None and not self.compile_metrics.built:
             self.compile_metrics.build(output_names, output_shapes, target_shapes)
 

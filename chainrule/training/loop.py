@@ -157,7 +157,7 @@ def _prepare(model, x, y, sample_weight, what, prefix=""):
 
             targets = match_outputs(y, names, f"{what}: {prefix}y")
         target_shapes = [None if t is None else t.shape for t in (targets or [None] * len(names))]
-        compiled.build(names, output_shapes, target_shapes)
+        compiled.build(names, output_shapes, target_shapes, isinstance(outputs, dict))
         if compiled.compile_loss is not None and y is not None:
             # the whole of y, once: each batch's loss then checks only its shape
             compiled.compile_loss.check_targets(y, output_shapes, f"{what}: {prefix}y")

@@ -35,6 +35,14 @@ class InputLayer(Layer):
                                  f"received {batch_size!r}")
             batch_shape = (batch_size,) + shape_tuple(shape, f"{self.name}: shape")
         self._declared_input_shape = shape_tuple(batch_shape, f"{self.name}: batch_shape")
+        if dtype is not None:
+            try:
+                kind = _backend.numpy.dtype(dtype).kind
+            except TypeError:
+                kind = None
+            if kind not in ("b", "i", "u", "f"):
+                raise ValueError(f"{type(self).__name__}: dtype must be a boolean, integer or floating "
+                                 f"dtype, received {dtype!r}")
         self.input_dtype = None if dtype is None else _backend.numpy.dtype(dtype).name
         self.built = True
         tensor = KerasTensor(self._declared_input_shape, self.input_dtype or _backend.numpy.dtype(_backend.default_dtype()).name,
