@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule import ops
 from tests.helpers import array, binary_cases, check_against_torch, check_gradcheck, op_tests, unary_cases
 
 try:
@@ -38,6 +39,17 @@ OPS = [
     ("elu", lambda x: cr.elu(x, alpha=1.3), lambda x: F.elu(x, alpha=1.3), unary_cases("nonzero")),
     ("softplus", cr.softplus, lambda x: F.softplus(x), unary_cases()),
     ("clip", lambda x: cr.clip(x, -0.5, 0.5), lambda x: torch.clamp(x, -0.5, 0.5), unary_cases("grid")),
+    ("sin", ops.sin, lambda x: torch.sin(x), unary_cases()),
+    ("cos", ops.cos, lambda x: torch.cos(x), unary_cases()),
+    ("tan", lambda x: ops.tan(x * 0.6), lambda x: torch.tan(x * 0.6), unary_cases()),
+    ("arcsin", lambda x: ops.arcsin(x * 0.4), lambda x: torch.asin(x * 0.4), unary_cases()),
+    ("arccos", lambda x: ops.arccos(x * 0.4), lambda x: torch.acos(x * 0.4), unary_cases()),
+    ("arctan", ops.arctan, lambda x: torch.atan(x), unary_cases()),
+    ("sinh", ops.sinh, lambda x: torch.sinh(x), unary_cases()),
+    ("cosh", ops.cosh, lambda x: torch.cosh(x), unary_cases()),
+    ("arcsinh", ops.arcsinh, lambda x: torch.asinh(x), unary_cases()),
+    ("arccosh", lambda x: ops.arccosh(x + 1.0), lambda x: torch.acosh(x + 1.0), unary_cases("positive")),
+    ("arctanh", lambda x: ops.arctanh(x * 0.4), lambda x: torch.atanh(x * 0.4), unary_cases()),
 ]
 
 PARAMS = [pytest.param(fn, ref, case.values[0], id=f"{name}-{case.id}") for name, fn, ref, cases in OPS for case in cases]
