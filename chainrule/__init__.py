@@ -104,4 +104,11 @@ def version():
     return __version__
 
 
+# what ``from chainrule import keras`` holds: Keras 3's top-level names (chainrule.keras)
+KERAS_NAMES = ("Input", "InputSpec", "KerasTensor", "Layer", "Loss", "Metric", "Model", "Optimizer",
+               "Sequential", "Variable", "activations", "backend", "callbacks", "datasets",
+               "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers",
+               "preprocessing", "random", "saving", "utils", "version")
+
+
 from chainrule import keras  # noqa: E402  (the Keras namespace, for programs that wrote tf.keras)

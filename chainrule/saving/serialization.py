@@ -505,14 +505,7 @@ def _read_functional(config, where, custom_objects, cls=Functional):
     (Kahn's order: linear in the nodes, whatever order the file lists them in). A reference to a
     node that does not exist, or a cycle, leaves nodes uncalled: a SavingError. Every layer's
     own checks run as it is called on its symbolic inputs."""
-    entries = config.get("layers")
-    if not isinstance(entries, list):
-        raise SavingError(f"{where}: the model's 'layers' must be a list")
-    name, trainable = config.get("name"), config.get("trainable", True)
-    if name is not None and not isinstance(name, str):
-        raise SavingError(f"{where}: the model's name must be a string, found {name!r:.200}")
-    if not isinstance(trainable, bool):
-        raise SavingError(f"{where}: the model's 'trainable' must be true or false, found {trainable!r:.200}")
+    entries, name, trainable = _model_fields(config, where)
     made, pending = {}, []  # layer name -> layer; (layer, node number, args, kwargs, references)
     tensors = {}  # (layer name, node number, tensor index) -> KerasTensor
     for i, entry in enumerate(entries):
@@ -622,13 +615,8 @@ def model_from_json(json_string, custom_objects=None):
     return deserialize_model(item, where, custom_objects)
 
 
-def model_from_config(item, where, custom_objects):
-    """A Sequential model from ``{"class_name": "Sequential", "config": ...}``, every layer class
-    resolved through the registries. Each layer is added as it is read, so the work is linear
-    in the number of layers; an error names the layer that does not fit."""
-    if not isinstance(item, dict) or item.get("class_name") != "Sequential" or not isinstance(item.get("config"), dict):
-        raise SavingError(f"{where}: expected a Sequential model description")
-    config = item["config"]
+def _model_fields(config, where):
+    """A model description's layers (a list), name (a string or None) and trainable flag."""
     entries = config.get("layers")
     if not isinstance(entries, list):
         raise SavingError(f"{where}: the model's 'layers' must be a list")
@@ -637,6 +625,17 @@ def model_from_config(item, where, custom_objects):
         raise SavingError(f"{where}: the model's name must be a string, found {name!r:.200}")
     if not isinstance(trainable, bool):
         raise SavingError(f"{where}: the model's 'trainable' must be true or false, found {trainable!r:.200}")
+    return entries, name, trainable
+
+
+def model_from_config(item, where, custom_objects):
+    """A Sequential model from ``{"class_name": "Sequential", "config": ...}``, every layer class
+    resolved through the registries. Each layer is added as it is read, so the work is linear
+    in the number of layers; an error names the layer that does not fit."""
+    if not isinstance(item, dict) or item.get("class_name") != "Sequential" or not isinstance(item.get("config"), dict):
+        raise SavingError(f"{where}: expected a Sequential model description")
+    config = item["config"]
+    entries, name, trainable = _model_fields(config, where)
     declared = _read_shape(config.get("batch_input_shape"), f"{where}: the model's batch_input_shape")
     built = _read_shape(config.get("built_input_shape"), f"{where}: the model's built_input_shape")
     try:

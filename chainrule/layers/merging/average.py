@@ -1,5 +1,8 @@
 """Average: the elementwise mean of a list of tensors."""
 
+import functools
+import operator
+
 from chainrule.layers.merging.base_merge import Merge
 
 
@@ -14,10 +17,7 @@ class Average(Merge):
     """
 
     def _merge_function(self, inputs):
-        output = inputs[0]
-        for x in inputs[1:]:
-            output = output + x
-        return output / len(inputs)
+        return functools.reduce(operator.add, inputs) / len(inputs)
 
 
 def average(inputs, **kwargs):

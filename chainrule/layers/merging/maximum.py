@@ -1,5 +1,7 @@
 """Maximum: the elementwise maximum of a list of tensors."""
 
+import functools
+
 from chainrule.layers.merging.base_merge import Merge
 from chainrule.tensor import maximum as elementwise_maximum
 
@@ -20,10 +22,7 @@ class Maximum(Merge):
     """
 
     def _merge_function(self, inputs):
-        output = inputs[0]
-        for x in inputs[1:]:
-            output = elementwise_maximum(output, x)
-        return output
+        return functools.reduce(elementwise_maximum, inputs)
 
 
 def maximum(inputs, **kwargs):

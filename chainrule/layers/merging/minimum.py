@@ -1,5 +1,7 @@
 """Minimum: the elementwise minimum of a list of tensors."""
 
+import functools
+
 from chainrule.layers.merging.base_merge import Merge
 from chainrule.tensor import minimum as elementwise_minimum
 
@@ -20,10 +22,7 @@ class Minimum(Merge):
     """
 
     def _merge_function(self, inputs):
-        output = inputs[0]
-        for x in inputs[1:]:
-            output = elementwise_minimum(output, x)
-        return output
+        return functools.reduce(elementwise_minimum, inputs)
 
 
 def minimum(inputs, **kwargs):

@@ -1,5 +1,8 @@
 """Multiply: the elementwise product of a list of tensors."""
 
+import functools
+import operator
+
 from chainrule.layers.merging.base_merge import Merge
 
 
@@ -14,10 +17,7 @@ class Multiply(Merge):
     """
 
     def _merge_function(self, inputs):
-        output = inputs[0]
-        for x in inputs[1:]:
-            output = output * x
-        return output
+        return functools.reduce(operator.mul, inputs)
 
 
 def multiply(inputs, **kwargs):
