@@ -43,4 +43,6 @@ def test_keras_ops_is_keras_ops_and_the_engine_is_elsewhere():
     # `from keras import ops` must give the NumPy-like API, not the engine's primitives
     assert callable(chainrule.ops.mean) and callable(chainrule.ops.convert_to_tensor)
     assert callable(chainrule.backend.epsilon) and chainrule.backend.floatx() == "float32"
-    import chainrule.primitives  # noqa: F401  (the engine's forward/backward rules live here)
+    from chainrule.primitives import elementwise  # the engine's forward/backward rules live here
+
+    assert not hasattr(chainrule.ops, "elementwise") and hasattr(elementwise, "Exp")
