@@ -482,6 +482,10 @@ class BinaryCrossentropy(LossFunctionWrapper):
                          axis=axis)
 
     def check_target_values(self, y, output_shape, where):
+        if self.kwargs.get("from_logits"):
+            # from logits the loss is defined for any target, and Keras computes it: a GAN's noisy
+            # labels (1.02) are targets as Keras's guide writes them
+            return
         bad = ~((y >= 0) & (y <= 1))
         if bad.any():
             index = _first_bad(bad)

@@ -242,7 +242,7 @@ class Functional(Model):
 
         if not _graph_constructor(type(self)):
             return {"name": self.name, "trainable": self.trainable, **self._auto_config()}
-        return functional_config(self)
+        return functional_config(self, registered_only=False)
 
     def __repr__(self):
         return (f"<Functional name={self.name}, inputs={[x.shape for x in self.inputs]}, "

@@ -293,7 +293,16 @@ class Model(Layer):
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         """Updates the compiled metrics with this batch and returns every metric's value."""
         compiled = self.compiled.compile_metrics if self.compiled is not None else None
-        if compiled is not None and compiled.built and y is not None:
+        if compiled is not None and y is not None:
+            if not compiled.built:  # a step called outside fit: match the metrics to this batch
+                from chainrule.training.compile import match_outputs
+
+                names = getattr(self, "_output_names", None) or self.output_names
+                if len(tree.flatten(y_pred)) > len(names):
+                    names = [f"output_{i + 1}" for i in range(len(tree.flatten(y_pred)))]
+                targets = match_outputs(y, names, "y")
+                compiled.build(names, [_values(p).shape for p in tree.flatten(y_pred)],
+                               [None if t is None else _values(t).shape for t in targets])
             compiled.update_state(y, y_pred, sample_weight)
         return self.get_metrics_result()
 

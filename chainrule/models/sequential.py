@@ -79,6 +79,8 @@ class Sequential(Model):
         if self.built:
             self._shapes.append(shape)
             self.output_shape = shape
+            if self._graph is not None:
+                self._graph = (self._graph[0], layer(self._graph[1]))  # one more node: O(1) per add
         elif first and declared is not None:
             try:
                 self.build(declared)
@@ -91,7 +93,6 @@ class Sequential(Model):
             self._declared_input_shape = declared
         self._names.add(layer.name)
         self._output_shapes.clear()
-        self._graph = None
 
     def pop(self):
         """Removes the last layer.
@@ -127,6 +128,8 @@ class Sequential(Model):
         self.built_input_shape = input_shape
         self.input_shape = input_shape
         self.built = True
+        self._graph = None
+        self._symbolic_graph()  # every layer's .output exists once the model is built, as in Keras
 
     def _output_shape(self, shape):
         for layer in self._sublayers:

@@ -115,7 +115,17 @@ def summary_lines(model):
     trainable = sum(w.size for w in model.trainable_weights)
     frozen = sum(w.size for w in model.non_trainable_weights)
     size = np.dtype(model.dtype).itemsize
-    lines += [f" Total params: {trainable + frozen:,} ({readable_size((trainable + frozen) * size)})",
+    # once the optimizer is built, Keras counts its variables too: the step count (int64), the
+    # learning rate and each slot (Adam's m and v...)
+    optimizer = getattr(model, "optimizer", None)
+    built = optimizer is not None and getattr(optimizer, "_variables", None) is not None
+    slots = [a for arrays in optimizer._slots.values() for a in arrays] if built else []
+    optimizer_count = 2 + sum(a.size for a in slots) if built else 0
+    optimizer_bytes = 8 + size + sum(a.nbytes for a in slots) if built else 0
+    total_bytes = (trainable + frozen) * size + optimizer_bytes
+    lines += [f" Total params: {trainable + frozen + optimizer_count:,} ({readable_size(total_bytes)})",
               f" Trainable params: {trainable:,} ({readable_size(trainable * size)})",
               f" Non-trainable params: {frozen:,} ({readable_size(frozen * size)})"]
+    if built:
+        lines.append(f" Optimizer params: {optimizer_count:,} ({readable_size(optimizer_bytes)})")
     return lines

@@ -87,7 +87,9 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     if sparse:
         raise ValueError("one_hot: chainrule has no sparse tensors, received sparse=True")
     labels = convert_to_tensor(x).data
-    if labels.dtype.kind not in "iu":
+    if labels.dtype.kind == "f":
+        labels = labels.astype(np.int64)  # as Keras casts them (the guides pass float32 labels)
+    elif labels.dtype.kind not in "iub":
         raise ValueError(f"one_hot: expected integer labels, received dtype {labels.dtype}")
     out = (labels[..., None] == np.arange(num_classes)).astype(
         _backend.default_dtype() if dtype is None else dtype)

@@ -69,9 +69,12 @@ def _function_name(function, where, what):
     return name
 
 
-def _layer_config(layer, where):
+def _layer_config(layer, where, registered_only=True):
+    """A layer's ``{"class_name", "config"}``. Writing a file (``registered_only``) refuses a
+    class that loading could not find; ``get_config`` describes any class, as Keras does (its
+    reader then needs the class in ``custom_objects``)."""
     if isinstance(layer, Model):
-        return serialize_model(layer, where)
+        return serialize_model(layer, where, registered_only)
     if isinstance(layer, layers.Lambda):
         config = {**layers.Layer.get_config(layer), "arguments": dict(layer.arguments),
                   "function": _function_name(layer.function, f"{where}, layer {layer.name}", "function"),
@@ -95,25 +98,26 @@ def _layer_config(layer, where):
         inner["config"] = {k: (_initializer_config(v, where) if k.endswith("_initializer") else v)
                            for k, v in inner["config"].items()}
     class_name = type(layer).__name__
-    if _LAYERS.get(class_name) is not type(layer) and _REGISTERED.get(class_name) is not type(layer):
+    if (registered_only and _LAYERS.get(class_name) is not type(layer)
+            and _REGISTERED.get(class_name) is not type(layer)):
         raise SavingError(f"{where}: layer {layer.name} is a {class_name}, which is not registered; "
                           f"call chainrule.saving.register({class_name}) to save and load it")
     return {"class_name": class_name, "config": config}
 
 
-def serialize_model(model, where):
+def serialize_model(model, where, registered_only=True):
     """``{"class_name", "config"}`` of a Sequential, functional or registered subclassed model
     (a subclassed one also records the input shape it was built for)."""
     if isinstance(model, Sequential):
         config = model.get_config()
-        config["layers"] = [_layer_config(layer, where) for layer in model.layers]
+        config["layers"] = [_layer_config(layer, where, registered_only) for layer in model.layers]
         return {"class_name": "Sequential", "config": config}
     if isinstance(model, Functional) and type(model) is Functional:
-        return {"class_name": "Functional", "config": functional_config(model, where)}
+        return {"class_name": "Functional", "config": functional_config(model, where, registered_only)}
     cls = type(model)
     original = cls.__mro__[1] if isinstance(model, Functional) and cls.__mro__[1] is not Functional else cls
     name = original.__name__
-    if _REGISTERED.get(name) is not original:
+    if registered_only and _REGISTERED.get(name) is not original:
         raise SavingError(f"{where}: the model is a {name}, a subclass of Model that is not registered; "
                           f"call chainrule.saving.register({name}) (and give it get_config() if its "
                           f"constructor takes more than plain values) to save and load it")
@@ -155,7 +159,7 @@ def _argument(value, node_numbers, where):
                       f"data-only file cannot hold")
 
 
-def functional_config(model, where="get_config"):
+def functional_config(model, where="get_config", registered_only=True):
     """A functional model's graph as plain data: each layer with the nodes it was called at
     (``inbound_nodes``: its arguments, KerasTensors as ``[layer, node, tensor]`` of the node
     that made them, numbered within this model), and the model's inputs and outputs alike."""
@@ -167,7 +171,7 @@ def functional_config(model, where="get_config"):
     entries = []
     for operation in model._operations:
         nodes = [node for node in operation._inbound_nodes if node in model._node_set]
-        entry = _layer_config(operation, where)
+        entry = _layer_config(operation, where, registered_only)
         entry["name"] = operation.name
         entry["inbound_nodes"] = [
             {"args": [_argument(a, node_numbers, where) for a in node.call_args],
@@ -516,6 +520,9 @@ def _read_functional(config, where, custom_objects, cls=Functional):
         if not isinstance(nodes, list):
             raise SavingError(f"{place}: inbound_nodes must be a list")
         layer = _read_layer(entry, f"{place} ({entry['name']!r})", custom_objects)
+        layer_config = entry.get("config")
+        if isinstance(layer_config, dict) and "name" not in layer_config and not layer.built:
+            layer.name = entry["name"]  # a user's get_config without the name: Keras takes the entry's
         if entry["name"] in made or layer.name != entry["name"]:
             raise SavingError(f"{place}: the layer name {entry['name']!r} is repeated or is not its layer's")
         made[layer.name] = layer

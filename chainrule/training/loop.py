@@ -146,6 +146,12 @@ def _prepare(model, x, y, sample_weight, what, prefix=""):
     for name, array in leaves:
         if array is not None:
             data.check_finite(array, f"{what}: {name}")
+    from chainrule.layers.layer import Layer
+
+    if type(model).call is Layer.call:
+        # a model without call() (a GAN whose train_step drives its parts): nothing to build or
+        # match; the step computes what it needs, as in Keras
+        return x, y, sample_weight, n
     outputs = model.output_spec_for(x)
     compiled = model.compiled
     if compiled is not None:
