@@ -73,14 +73,18 @@ class Sequential(Model):
         if first and declared is None:
             declared = layer._declared_input_shape
         if self.built:
-            shape = layer.output_shape_for(self.output_shape)  # refuses a misfit before adding
+            # the layer called on the graph's output (one more node, O(1) per add) works out its
+            # output shape, and refuses a misfit before anything is added
+            if self._graph is None:
+                self._symbolic_graph()
+            output = layer(self._graph[1])
+            shape = output.shape
         self._sublayers.append(layer)
         self._forget_tracked()
         if self.built:
             self._shapes.append(shape)
             self.output_shape = shape
-            if self._graph is not None:
-                self._graph = (self._graph[0], layer(self._graph[1]))  # one more node: O(1) per add
+            self._graph = (self._graph[0], output)
         elif first and declared is not None:
             try:
                 self.build(declared)
@@ -120,16 +124,20 @@ class Sequential(Model):
                              f"input_shape to the first layer, start with Input(shape=...), or "
                              f"call build((None, ...))")
         input_shape = (None,) + shape_tuple(input_shape, f"{self.name}: input shape")[1:]
+        # each layer called on the previous one's symbolic output: that builds it, checks what it
+        # receives, gives its output shape, and makes every layer's .output exist, as in Keras
+        x = inputs = self._input_tensor(input_shape)
         shapes = []
         for layer in self._sublayers:
-            shapes.append(layer.output_shape_for(shapes[-1] if shapes else input_shape))
+            x = layer(x)
+            shapes.append(x.shape if isinstance(x, KerasTensor) else
+                          [t.shape for t in x] if isinstance(x, (list, tuple)) else x)
+        self._graph = (inputs, x)
         self._shapes = shapes
         self.output_shape = shapes[-1] if shapes else input_shape
         self.built_input_shape = input_shape
         self.input_shape = input_shape
         self.built = True
-        self._graph = None
-        self._symbolic_graph()  # every layer's .output exists once the model is built, as in Keras
 
     def _output_shape(self, shape):
         for layer in self._sublayers:
@@ -182,17 +190,20 @@ class Sequential(Model):
 
     # --- the symbolic graph (for layer.output and Model(model.inputs, ...)) --------------------
 
+    def _input_tensor(self, input_shape):
+        """The symbolic input the model's graph starts from: its own Input's, when it was given
+        one for this shape, else a new one."""
+        given = self._input_layer
+        if given is not None and tuple(given.batch_shape[1:]) == tuple(input_shape[1:]):
+            return given.output
+        return InputLayer(batch_shape=input_shape).output
+
     def _symbolic_graph(self):
         if self._graph is None:
             if not self.built:
                 raise AttributeError(f"{self.describe()} is not built, so it has no inputs or outputs "
                                      f"yet; give it an input shape (Input(shape=...) first)")
-            given = self._input_layer
-            if given is not None and tuple(given.batch_shape[1:]) == tuple(self.built_input_shape[1:]):
-                x = given.output
-            else:
-                x = InputLayer(batch_shape=self.built_input_shape).output
-            inputs = x
+            x = inputs = self._input_tensor(self.built_input_shape)
             for layer in self._sublayers:
                 x = layer(x)
             self._graph = (inputs, x)
