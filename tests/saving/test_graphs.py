@@ -954,6 +954,7 @@ def _fuzz_model():
     return model
 
 
+@pytest.mark.slow  # about 20 s: thousands of mutated headers
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # a weight of 1e308 overflows float32 when it runs
 def test_every_mutation_of_a_functional_description_is_a_saving_error(tmp_path):
     """Each value of the saved description and compile settings replaced by a value of every
