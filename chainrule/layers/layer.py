@@ -20,7 +20,6 @@ from chainrule.utils.naming import snake_case, unique_name  # noqa: F401  (layer
 from chainrule.variables import Variable
 
 
-
 class _Budget(threading.local):
     """While set (see :func:`weight_budget`), how many more weight values layers may create, and
     how many values a placeholder or a recorded operation may hold while a file's graph is
@@ -329,13 +328,12 @@ class Layer:
         if any_symbolic(args, kwargs):
             return self._symbolic_call(args, kwargs)
         inputs = args[0]
+        dtype = self.dtype if self._autocast else None
         if _is_numbers(inputs) or not isinstance(inputs, (list, tuple, dict)):
-            dtype = self.dtype if self._autocast else None
             inputs = _to_tensor(inputs if not isinstance(inputs, (list, tuple)) else
                                 _backend.numpy.asarray(inputs), dtype)
             self.build_for(inputs.shape)
         else:
-            dtype = self.dtype if self._autocast else None
             inputs = tree.map_structure(lambda value: _to_tensor(value, dtype), inputs)
             self.build_for(tree.map_structure(
                 lambda value: value.shape if isinstance(value, Tensor) else None, inputs))
@@ -387,7 +385,6 @@ class Layer:
         size followed it."""
         inputs = args[0]
         shapes = tree.map_structure(lambda x: x.shape if isinstance(x, KerasTensor) else None, inputs)
-        shapes = shapes if is_shape(shapes) else shapes
         if (type(self).compute_output_shape is not Layer.compute_output_shape
                 and not any_symbolic(args[1:], kwargs)):
             self.build_for(shapes)
@@ -444,20 +441,16 @@ class Layer:
             raise ValueError(f"{self.describe()}: the number or rank of its outputs depends on the "
                              f"size of its input's unknown axes, which a symbolic shape cannot say")
 
-        def spec(a, b):
-            if not isinstance(a, Tensor):
-                return a
-            return KerasTensor(tuple(d if d == e else None for d, e in zip(a.shape, b.shape)), a.dtype.name)
-
-        return tree.pack_sequence_as(outputs[0], [spec(a, b) for a, b in zip(first, second)])
+        specs = [KerasTensor(tuple(d if d == e else None for d, e in zip(a.shape, b.shape)), a.dtype.name)
+                 for a, b in zip(first, second)]
+        return tree.pack_sequence_as(outputs[0], specs)
 
     def traced_output_shape(self, input_shape):
         """The output shape for ``input_shape`` (one shape or a list of them) found by running
         the layer on placeholders (see :meth:`compute_output_spec`)."""
         dtype = _backend.numpy.dtype(self.dtype).name
         spec = self._trace((map_shapes(lambda shape: KerasTensor(shape, dtype), input_shape),), {})
-        return map_shapes(lambda shape: shape, tree.map_structure(
-            lambda x: x.shape if isinstance(x, KerasTensor) else x, spec))
+        return tree.map_structure(lambda x: x.shape, spec)
 
     @property
     def input(self):
