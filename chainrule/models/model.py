@@ -20,37 +20,12 @@ from chainrule import metrics as metrics_module
 from chainrule.layers.layer import Layer
 from chainrule.models import summary as summary_module
 from chainrule.ops.node import KerasTensor
-from chainrule.training import loop
-from chainrule.training.compile import Compiled
-from chainrule.utils import tree
 from chainrule.tensor import Tensor
-
-
-def unpack_x_y_sample_weight(data):
-    """``(x, y, sample_weight)`` from the ``data`` a step receives: ``x``, ``(x,)``, ``(x, y)``
-    or ``(x, y, sample_weight)`` (missing parts None), as Keras unpacks it."""
-    if isinstance(data, list):
-        data = tuple(data)
-    if not isinstance(data, tuple):
-        return data, None, None
-    if len(data) == 1:
-        return data[0], None, None
-    if len(data) == 2:
-        return data[0], data[1], None
-    if len(data) == 3:
-        return data
-    raise ValueError(f"expected data as x, (x,), (x, y) or (x, y, sample_weight), received a tuple "
-                     f"of {len(data)}")
-
-
-def pack_x_y_sample_weight(x, y=None, sample_weight=None):
-    """The ``data`` a step receives for ``x``, ``y`` and ``sample_weight``: ``x`` alone when it
-    is the only part (a list of inputs is wrapped as ``(x,)``), else a tuple."""
-    if y is None:
-        return (x,) if isinstance(x, (list, tuple)) else x
-    if sample_weight is None:
-        return (x, y)
-    return (x, y, sample_weight)
+from chainrule.training import loop
+from chainrule.training.compile import Compiled, match_outputs
+from chainrule.training.loop import flatten_logs
+from chainrule.utils import tree
+from chainrule.utils.data import unpack_x_y_sample_weight
 
 
 def _functional_arguments(args, kwargs):
@@ -266,7 +241,7 @@ class Model(Layer):
     def get_metrics_result(self):
         """The current value of every metric, by log name, as Python floats (the compiled
         metrics' dict is spread into its entries)."""
-        return _flatten_logs({metric.name: metric.result() for metric in self.metrics})
+        return flatten_logs({metric.name: metric.result() for metric in self.metrics})
 
     # --- one step ---------------------------------------------------------------------------
 
@@ -295,8 +270,6 @@ class Model(Layer):
         compiled = self.compiled.compile_metrics if self.compiled is not None else None
         if compiled is not None and y is not None:
             if not compiled.built:  # a step called outside fit: match the metrics to this batch
-                from chainrule.training.compile import match_outputs
-
                 names = getattr(self, "_output_names", None) or self.output_names
                 if len(tree.flatten(y_pred)) > len(names):
                     names = [f"output_{i + 1}" for i in range(len(tree.flatten(y_pred)))]
@@ -330,6 +303,8 @@ class Model(Layer):
             self.optimizer.apply([variable.grad for variable in variables], variables)
         # the gradients stay in .grad until the next step, for callbacks that watch them
         return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    train_step.is_default_step = True  # the loop warns of a frozen model only for this step
 
     def test_step(self, data):
         """The loss and metrics of one batch in inference mode (run without a graph)."""
@@ -482,24 +457,6 @@ def _symbolic_like(x):
 def _batch_length(x):
     first = tree.flatten(x)[0]
     return len(_values(first))
-
-
-def _flatten_logs(logs):
-    flat = {}
-    for name, value in logs.items():
-        if isinstance(value, dict):
-            flat.update(_flatten_logs(value))
-        else:
-            flat[name] = _python_value(value)
-    return flat
-
-
-def _python_value(value):
-    value = _values(value)
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return value
 
 
 def _values(value):

@@ -18,11 +18,13 @@ import warnings
 
 from chainrule.autograd import no_grad
 from chainrule._backend import numpy as np
+from chainrule.tensor import Tensor
 from chainrule.training import data
 from chainrule.training.callbacks import CallbackList, History, ProgbarLogger
+from chainrule.training.compile import match_outputs
 from chainrule.training.progbar import Progbar
 from chainrule.utils import tree
-from chainrule.tensor import Tensor
+from chainrule.utils.data import pack_x_y_sample_weight
 
 
 class InterruptGuard:
@@ -159,8 +161,6 @@ def _prepare(model, x, y, sample_weight, what, prefix=""):
         output_shapes = [o.shape for o in tree.flatten(outputs)]
         targets = None
         if y is not None:
-            from chainrule.training.compile import match_outputs
-
             targets = match_outputs(y, names, f"{what}: {prefix}y")
         target_shapes = [None if t is None else t.shape for t in (targets or [None] * len(names))]
         compiled.build(names, output_shapes, target_shapes, isinstance(outputs, dict))
@@ -176,7 +176,7 @@ def _prepare_optimizer(model, what):
     the steps will only compute the loss and metrics."""
     variables = model.trainable_weights
     if not variables:
-        if type(model).train_step is _default_train_step(model):
+        if getattr(type(model).train_step, "is_default_step", False):
             warnings.warn(f"{what}: {model.describe()} has no trainable weights (every layer is "
                           f"frozen or has none); the loss and metrics are computed, nothing is "
                           f"trained", stacklevel=4)  # the user's call of fit, through Model.fit
@@ -184,31 +184,40 @@ def _prepare_optimizer(model, what):
         model.compiled.optimizer.build(variables)
 
 
-def _default_train_step(model):
-    from chainrule.models.model import Model
-
-    return Model.train_step
-
-
 def _take(structure, index):
     return None if structure is None else tree.map_structure(lambda a: a[index], structure)
 
 
 def _batch(x, y, sample_weight, index):
-    from chainrule.models.model import pack_x_y_sample_weight
-
     return pack_x_y_sample_weight(_take(x, index), _take(y, index), _take(sample_weight, index))
 
 
 def _logs(values):
-    """A step's returned values as the logs callbacks see: Python floats by name, dicts (the
-    compiled metrics') spread into their entries."""
-    from chainrule.models.model import _flatten_logs
-
+    """A step's returned values as the logs callbacks see (see :func:`flatten_logs`)."""
     if not isinstance(values, dict):
         raise TypeError(f"train_step and test_step must return a dict of values by name, received "
                         f"{type(values).__name__}")
-    return _flatten_logs(values)
+    return flatten_logs(values)
+
+
+def flatten_logs(logs):
+    """``logs`` as Python floats by name, dicts (the compiled metrics' results) spread into their
+    entries."""
+    flat = {}
+    for name, value in logs.items():
+        if isinstance(value, dict):
+            flat.update(flatten_logs(value))
+        else:
+            flat[name] = _python_value(value)
+    return flat
+
+
+def _python_value(value):
+    value = _values(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
 
 
 def _with_class_weight(model, y, sample_weight, class_weight):

@@ -1,7 +1,9 @@
 """Helpers at ``keras.utils``'s paths: one-hot labels, padding, normalization, seeding."""
 
+from chainrule.utils.data import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from chainrule.utils.numerical import normalize, to_categorical
 from chainrule.utils.random import set_random_seed
 from chainrule.utils.sequence import pad_sequences
 
-__all__ = ["to_categorical", "pad_sequences", "normalize", "set_random_seed"]
+__all__ = ["to_categorical", "pad_sequences", "normalize", "set_random_seed", "pack_x_y_sample_weight",
+           "unpack_x_y_sample_weight"]
