@@ -163,3 +163,16 @@ def calls_during(function, *args):
     finally:
         sys.setprofile(None)
     return count[0]
+
+
+def keras_on_jax():
+    """Keras 3 on the JAX backend (the reference for Keras's behaviour), or None when it is not
+    installed, so the comparisons skip and everything else still runs."""
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    try:
+        import keras
+    except ImportError:
+        return None
+    return keras if keras.backend.backend() == "jax" else None

@@ -2,7 +2,6 @@
 target checks that run before training; Keras 3's other losses, their names and aliases, against
 Keras on JAX."""
 
-import os
 import warnings
 
 import numpy as np
@@ -12,14 +11,9 @@ import torch.nn.functional as F
 
 import chainrule as cr
 from chainrule import losses
+from tests.helpers import keras_on_jax
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
-try:
-    import keras
-    if keras.backend.backend() != "jax":
-        keras = None
-except ImportError:  # the Keras comparisons skip
-    keras = None
+keras = keras_on_jax()
 
 needs_keras = pytest.mark.skipif(keras is None, reason="needs Keras 3 on the JAX backend")
 

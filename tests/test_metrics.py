@@ -1,7 +1,6 @@
 """Metrics against hand computations and the choice behind 'accuracy'; Keras 3's Metric API
 (subclassing, Mean, Sum, the built-in metrics and their names) against Keras on JAX."""
 
-import os
 import re
 import warnings
 
@@ -10,14 +9,9 @@ import pytest
 
 import chainrule as cr
 from chainrule import metrics, ops
+from tests.helpers import keras_on_jax
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
-try:
-    import keras
-    if keras.backend.backend() != "jax":
-        keras = None
-except ImportError:  # the Keras comparisons skip
-    keras = None
+keras = keras_on_jax()
 
 needs_keras = pytest.mark.skipif(keras is None, reason="needs Keras 3 on the JAX backend")
 

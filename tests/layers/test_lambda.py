@@ -3,7 +3,6 @@ function, arguments=, training=, gradients through the wrapped function, and a c
 that names the function (refusing a lambda expression, which has no name)."""
 
 import functools
-import os
 
 import numpy as np
 import pytest
@@ -11,14 +10,9 @@ import pytest
 import chainrule as cr
 from chainrule import ops
 from chainrule.layers.core.lambda_layer import Lambda
+from tests.helpers import keras_on_jax
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
-try:
-    import keras
-    if keras.backend.backend() != "jax":
-        keras = None
-except ImportError:  # the Keras comparisons skip; everything else still runs
-    keras = None
+keras = keras_on_jax()
 
 needs_keras = pytest.mark.skipif(keras is None, reason="needs Keras 3 on the JAX backend")
 

@@ -3,7 +3,6 @@ Keras 3 on JAX: values and shapes, float64 gradients against finite differences,
 broadcasting between shapes and ranks, error messages, configurations, and one declarative test
 per layer called as ``layer([a, b])``."""
 
-import os
 
 import numpy as np
 import pytest
@@ -18,14 +17,9 @@ from chainrule.layers.merging.maximum import Maximum, maximum
 from chainrule.layers.merging.minimum import Minimum, minimum
 from chainrule.layers.merging.multiply import Multiply, multiply
 from chainrule.layers.merging.subtract import Subtract, subtract
+from tests.helpers import keras_on_jax
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
-try:
-    import keras
-    if keras.backend.backend() != "jax":
-        keras = None
-except ImportError:  # the Keras comparisons skip; everything else still runs
-    keras = None
+keras = keras_on_jax()
 
 needs_keras = pytest.mark.skipif(keras is None, reason="needs Keras 3 on the JAX backend")
 

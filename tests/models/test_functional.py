@@ -6,7 +6,6 @@ symbolic tensor used as data, a disconnected graph, a repeated name), the summar
 float64 gradient check of a two-input model whose shared layer's gradient is the sum of its uses.
 """
 
-import os
 
 import numpy as np
 import pytest
@@ -14,14 +13,9 @@ import pytest
 import chainrule as cr
 from chainrule import layers, ops
 from chainrule.models import Model, Sequential
+from tests.helpers import keras_on_jax
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
-try:
-    import keras
-    if keras.backend.backend() != "jax":
-        keras = None
-except ImportError:  # the Keras comparisons skip; everything else still runs
-    keras = None
+keras = keras_on_jax()
 
 needs_keras = pytest.mark.skipif(keras is None, reason="needs Keras 3 on the JAX backend")
 

@@ -4,7 +4,6 @@ loss_weights give ``sum w_i L_i`` and Keras's log names; ``predict`` and ``fit``
 Keras's structures (lists, dicts by Input name). Keras 3 on JAX is the reference where it is
 installed; the values are also checked against NumPy and PyTorch."""
 
-import os
 
 import numpy as np
 import pytest
@@ -12,14 +11,9 @@ import pytest
 import chainrule as cr
 from chainrule import layers
 from chainrule.models import Model, Sequential
+from tests.helpers import keras_on_jax
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
-try:
-    import keras
-    if keras.backend.backend() != "jax":
-        keras = None
-except ImportError:  # the Keras comparisons skip; everything else still runs
-    keras = None
+keras = keras_on_jax()
 
 needs_keras = pytest.mark.skipif(keras is None, reason="needs Keras 3 on the JAX backend")
 

@@ -5,7 +5,6 @@ or in lists and dicts), ``add_weight`` in ``__init__`` and ``build``, ``call`` w
 without a loss, functional subclasses and the summary. Keras 3 on JAX is the reference where it
 is installed; values are also checked against NumPy."""
 
-import os
 
 import numpy as np
 import pytest
@@ -13,14 +12,9 @@ import pytest
 import chainrule as cr
 from chainrule import layers, ops
 from chainrule.models import Model
+from tests.helpers import keras_on_jax
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
-try:
-    import keras
-    if keras.backend.backend() != "jax":
-        keras = None
-except ImportError:  # the Keras comparisons skip; everything else still runs
-    keras = None
+keras = keras_on_jax()
 
 needs_keras = pytest.mark.skipif(keras is None, reason="needs Keras 3 on the JAX backend")
 

@@ -3,7 +3,6 @@ rule written here from the formulas (Keras's forms, as the docstrings state), to
 schedules, clipping, weight decay, argument checks, and tf.keras 2's lr= and decay=."""
 
 import math
-import os
 import warnings
 
 import numpy as np
@@ -12,14 +11,9 @@ import pytest
 from chainrule import optimizers
 from chainrule.optimizers import schedules
 from chainrule.variables import Variable
+from tests.helpers import keras_on_jax
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
-try:
-    import keras
-    if keras.backend.backend() != "jax":
-        keras = None
-except ImportError:  # the Keras comparisons skip
-    keras = None
+keras = keras_on_jax()
 
 needs_keras = pytest.mark.skipif(keras is None, reason="needs Keras 3 on the JAX backend")
 
