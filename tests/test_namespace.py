@@ -46,3 +46,31 @@ def test_keras_ops_is_keras_ops_and_the_engine_is_elsewhere():
     from chainrule.primitives import elementwise  # the engine's forward/backward rules live here
 
     assert not hasattr(chainrule.ops, "elementwise") and hasattr(elementwise, "Exp")
+
+
+def test_register_keras_serializable_admits_a_subclassed_model_to_loading(tmp_path):
+    import numpy as np
+
+    from chainrule.saving import serialization
+
+    @chainrule.saving.register_keras_serializable(package="tests")
+    class Scaled(chainrule.Model):
+        def __init__(self, units=3, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = chainrule.layers.Dense(units)
+
+        def call(self, x):
+            return self.dense(x) * 2.0
+
+    try:
+        assert chainrule.saving.get_custom_objects()["Scaled"] is Scaled
+        assert chainrule.utils.register_keras_serializable is not None
+        model = Scaled(units=2)
+        x = np.arange(12, dtype="float32").reshape(3, 4)
+        expected = model.predict(x, verbose=0)
+        model.save(tmp_path / "scaled.chainrule")
+        loaded = chainrule.models.load_model(tmp_path / "scaled.chainrule")
+        assert type(loaded) is Scaled and loaded.dense.units == 2
+        np.testing.assert_array_equal(loaded.predict(x, verbose=0), expected)
+    finally:
+        del serialization._REGISTERED["Scaled"]

@@ -57,7 +57,17 @@ def _functional_rows(model):
 
 
 def _subclassed_rows(model):
-    return [(f"{layer.name} ({type(layer).__name__})", "?", _params(layer)) for layer in model.layers]
+    """Each layer with the output shape of the last input it took (as Keras shows the shapes a
+    subclassed model's layers were built with), where the layer states its shape rule."""
+    from chainrule.layers.layer import Layer
+
+    rows = []
+    for layer in model.layers:
+        shape = layer._accepted_shape
+        known = (shape is not None and type(layer).compute_output_shape is not Layer.compute_output_shape)
+        text = _shape_text(layer.compute_output_shape(shape)) if known else "?"
+        rows.append((f"{layer.name} ({type(layer).__name__})", text, _params(layer)))
+    return rows
 
 
 def _sequential_like(model):

@@ -2,7 +2,8 @@
 
 from chainrule.saving.callbacks import BackupAndRestore, ModelCheckpoint
 from chainrule.saving.format import SavingError
-from chainrule.saving.serialization import load_model, load_weights, register, save_model, save_weights
+from chainrule.saving.serialization import (get_custom_objects, load_model, load_weights, register,
+                                            register_keras_serializable, save_model, save_weights)
 
-__all__ = ["BackupAndRestore", "ModelCheckpoint", "SavingError", "load_model", "load_weights",
-           "register", "save_model", "save_weights"]
+__all__ = ["BackupAndRestore", "ModelCheckpoint", "SavingError", "get_custom_objects", "load_model",
+           "load_weights", "register", "register_keras_serializable", "save_model", "save_weights"]

@@ -46,6 +46,29 @@ def register(obj, name=None):
     return obj
 
 
+def register_keras_serializable(package="Custom", name=None):
+    """Keras's decorator, ``@keras.saving.register_keras_serializable()``: registers the class or
+    function (see :func:`register`). chainrule's files name it by its own name (Keras's
+    ``package`` prefix is accepted and not needed); a different ``name`` is registered too."""
+    if not isinstance(package, str) or (name is not None and not isinstance(name, str)):
+        raise ValueError(f"register_keras_serializable: package and name must be strings, received "
+                         f"{package!r}, {name!r}")
+
+    def decorator(obj):
+        register(obj)
+        if name is not None and name != obj.__name__:
+            register(obj, name)
+        return obj
+
+    return decorator
+
+
+def get_custom_objects():
+    """The registered classes and functions by name (Keras's ``keras.saving.get_custom_objects``);
+    a dict that can be added to as :func:`register` does."""
+    return _REGISTERED
+
+
 # --- writing ------------------------------------------------------------------------------
 
 

@@ -7,3 +7,13 @@ from chainrule.utils.sequence import pad_sequences
 
 __all__ = ["to_categorical", "pad_sequences", "normalize", "set_random_seed", "pack_x_y_sample_weight",
            "unpack_x_y_sample_weight"]
+
+
+def register_keras_serializable(package="Custom", name=None):
+    """tf.keras 2's path of :func:`chainrule.saving.register_keras_serializable`."""
+    from chainrule.saving import register_keras_serializable as register
+
+    return register(package, name)
+
+
+__all__ += ["register_keras_serializable"]
