@@ -183,12 +183,16 @@ def _is_numbers(value):
 
 
 def _call_signature(call):
-    """``(takes training, default of training, takes mask)`` for a ``call`` method."""
+    """``(takes training, default of training, takes mask, position of training)`` for a
+    ``call`` method (the position among the arguments after ``self``, or None)."""
     parameters = inspect.signature(call).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
     training = parameters.get("training")
     default = None if training is None or training.default is inspect.Parameter.empty else training.default
-    return (training is not None or takes_any, default, "mask" in parameters or takes_any)
+    positional = [name for name, p in parameters.items()
+                  if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD][1:]
+    position = positional.index("training") if "training" in positional else None
+    return (training is not None or takes_any, default, "mask" in parameters or takes_any, position)
 
 
 class Layer:
@@ -208,7 +212,7 @@ class Layer:
     """
 
     input_spec = None  # an InputSpec, set by subclasses (usually in build)
-    _call_takes_training, _call_training_default, _call_takes_mask = True, False, False
+    _call_takes_training, _call_training_default, _call_takes_mask, _call_training_position = True, False, False, 1
     _autocast = True  # floating inputs are cast to the layer's dtype (a functional model: to its Inputs')
 
     def __init_subclass__(cls, **kwargs):
@@ -219,8 +223,8 @@ class Layer:
             cls.build = _marks_built(cls.__dict__["build"])
         if "call" in cls.__dict__:
             # Keras passes training= and mask= only to a call that accepts them
-            (cls._call_takes_training, cls._call_training_default,
-             cls._call_takes_mask) = _call_signature(cls.__dict__["call"])
+            (cls._call_takes_training, cls._call_training_default, cls._call_takes_mask,
+             cls._call_training_position) = _call_signature(cls.__dict__["call"])
 
     def __new__(cls, *args, **kwargs):
         layer = super().__new__(cls)
@@ -337,6 +341,11 @@ class Layer:
             inputs = tree.map_structure(lambda value: _to_tensor(value, dtype), inputs)
             self.build_for(tree.map_structure(
                 lambda value: value.shape if isinstance(value, Tensor) else None, inputs))
+        position = self._call_training_position
+        if position is not None and len(args) > position and "training" not in kwargs:
+            # layer(x, True): the argument in training's place is training, as Keras reads it
+            kwargs["training"] = args[position]
+            args = args[:position] + args[position + 1:]
         context = _call_context
         training = kwargs.pop("training", None)
         if training is None:

@@ -86,3 +86,11 @@ def test_ids_pass_shape_layers_unrounded_to_an_embedding():
 def test_configuration_values_of_the_wrong_type_are_refused_by_name(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_training_given_by_position_reaches_call_as_training():
+    # Keras reads layer(x, True) as training=True when call takes training second
+    dropout = layers.Dropout(0.5)
+    x = np.ones((4, 100), dtype="float32")
+    assert (dropout(x, True).numpy() == 0).any()
+    np.testing.assert_array_equal(dropout(x, False).numpy(), x)
