@@ -57,13 +57,14 @@ def _functional_rows(model):
 
 
 def _subclassed_rows(model):
-    """Each layer with the output shape of the last input it took (as Keras shows the shapes a
-    subclassed model's layers were built with), where the layer states its shape rule."""
+    """Each layer with the output shape for the input it was built for (as Keras shows the
+    shapes a subclassed model's layers were built with; the batch axis None), where the layer
+    states its shape rule."""
     from chainrule.layers.layer import Layer
 
     rows = []
     for layer in model.layers:
-        shape = layer._accepted_shape
+        shape = layer.input_shape if layer.built and isinstance(layer.input_shape, tuple) else None
         known = (shape is not None and type(layer).compute_output_shape is not Layer.compute_output_shape)
         text = _shape_text(layer.compute_output_shape(shape)) if known else "?"
         rows.append((f"{layer.name} ({type(layer).__name__})", text, _params(layer)))

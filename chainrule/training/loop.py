@@ -193,11 +193,14 @@ def _batch(x, y, sample_weight, index):
 
 
 def _logs(values):
-    """A step's returned values as the logs callbacks see (see :func:`flatten_logs`)."""
+    """A step's returned values as the logs callbacks see (see :func:`flatten_logs`), in name
+    order, as Keras hands them on (so the progress bar and ``history`` list them as Keras does:
+    ``accuracy``, ``loss``, ``val_accuracy``, ``val_loss``)."""
     if not isinstance(values, dict):
         raise TypeError(f"train_step and test_step must return a dict of values by name, received "
                         f"{type(values).__name__}")
-    return flatten_logs(values)
+    flat = flatten_logs(values)
+    return {name: flat[name] for name in sorted(flat)}
 
 
 def flatten_logs(logs):

@@ -235,6 +235,7 @@ def _log_cases():
 
 def _run_logs(lib, as_dict, compile_args, order, weights=None):
     """History keys, evaluate's dict and list, the metrics' names and the initial weights."""
+    lib.utils.set_random_seed(0)  # the same initial weights whatever ran before
     model = two_heads(lib, as_dict, order)
     if weights is not None:
         model.set_weights(weights)
