@@ -53,13 +53,12 @@ class Model(Layer):
     """
 
     def __new__(cls, *args, **kwargs):
-        if _functional_arguments(args, kwargs):
+        # Model(inputs, outputs) is a functional model; a subclass becomes one in __init__, when
+        # it calls Model.__init__ with inputs and outputs (its own arguments may be anything)
+        if cls is Model and _functional_arguments(args, kwargs):
             from chainrule.models.functional import Functional
 
-            if cls is Model:
-                cls = Functional
-            elif not issubclass(cls, Functional):
-                cls = _with_functional(cls, Functional)
+            cls = Functional
         return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, *args, **kwargs):

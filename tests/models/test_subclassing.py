@@ -646,3 +646,19 @@ def test_summary_of_a_subclassed_model_matches_keras(monkeypatch):
     # chainrule "?"
     assert [(row[0], row[2]) for row in rows] == [(row[0], row[2]) for row in k_rows]
     assert totals == k_totals
+
+
+def test_a_subclass_taking_two_positional_arguments_of_its_own_stays_subclassed():
+    # Model(inputs, outputs) is functional; a subclass called with two arguments of its own is not
+    class TwoLayers(Model):
+        def __init__(self, hidden, out):
+            super().__init__()
+            self.hidden = cr.layers.Dense(hidden)
+            self.out = cr.layers.Dense(out)
+
+        def call(self, x):
+            return self.out(self.hidden(x))
+
+    model = TwoLayers(4, 2)
+    assert model(X).shape == (X.shape[0], 2)
+    assert [layer.name for layer in model.layers] == [model.hidden.name, model.out.name]
