@@ -137,6 +137,8 @@ def _history_panels(logs, metrics):
             name = key.split("/")[0]
             if not key.startswith("val_") and key != "learning_rate" and name not in metrics:
                 metrics.append(name)
+        if "loss" in metrics:  # the logs are in name order, as Keras's; the loss leads the plot
+            metrics.insert(0, metrics.pop(metrics.index("loss")))
     panels = []
     for name in metrics:
         if name in logs:
