@@ -18,7 +18,8 @@ import numbers
 from chainrule import autograd, _backend
 from chainrule.autograd import grad_mode, next_sequence_number
 from chainrule._backend import as_array, ndarray, xp
-from chainrule.primitives import elementwise, linalg, movement, nn, reduce
+from chainrule.primitives import conv as _conv, elementwise, linalg, movement, nn, reduce
+from chainrule.primitives import pooling
 
 
 class _Constant:
@@ -1191,6 +1192,52 @@ def embedding(weight, indices):
 # --- linear algebra -------------------------------------------------------------------------------
 
 
+def conv(x, kernel, strides=1, padding=0, dilation=1, groups=1):
+    """N-d convolution (N = 1, 2 or 3), channels_last, as one fused operation (a Conv layer).
+
+    Args:
+        x: ``(batch, *spatial, in)``.  kernel: ``(*kernel_size, in // groups, out)`` (Keras's layout).
+        strides, dilation: an int or one per spatial axis.
+        padding: an int, a ``(before, after)`` pair for every axis, or one pair per spatial axis.
+        groups: ``in`` and ``out`` are split into this many groups, each convolved separately.
+
+    Raises:
+        ValueError: when the shapes or arguments do not fit, naming them.
+    """
+    kernel = _floating(kernel, "conv")
+    x, kernel = _operands(_floating(x, "conv", like=kernel), kernel, "conv")
+    nd = kernel.ndim - 2
+    if nd not in (1, 2, 3) or x.ndim != nd + 2:
+        raise ValueError(f"conv: expected x (batch, *spatial, in) and kernel (*kernel_size, in // groups, out) "
+                         f"with 1 to 3 spatial axes; received x {x.shape}, kernel {kernel.shape}")
+
+    def per_axis(value, name):
+        values = (value,) * nd if isinstance(value, numbers.Integral) else tuple(value)
+        if len(values) != nd or not all(isinstance(v, numbers.Integral) and v >= 1 for v in values):
+            raise ValueError(f"conv: {name} must be a positive int or {nd} of them, received {value!r}")
+        return tuple(int(v) for v in values)
+
+    strides, dilation = per_axis(strides, "strides"), per_axis(dilation, "dilation")
+    try:
+        pads = xp.broadcast_to(xp.asarray(padding, dtype=xp.int64), (nd, 2))
+    except ValueError:
+        raise ValueError(f"conv: padding {padding!r} does not fit {nd} spatial axes") from None
+    if (pads < 0).any():
+        raise ValueError(f"conv: padding must be non-negative, received {padding!r}")
+    pads = tuple((int(b), int(a)) for b, a in pads)
+    groups = int(groups)
+    channels, out = x.shape[-1], kernel.shape[-1]
+    if groups < 1 or channels % groups or out % groups or kernel.shape[-2] * groups != channels:
+        raise ValueError(f"conv: x {x.shape} with {channels} channels, kernel {kernel.shape} and groups {groups} "
+                         f"do not fit: the kernel needs in // groups = {channels // builtins.max(groups, 1)} input "
+                         f"channels and out channels divisible by groups")
+    for n, k, s, d, (b, a) in zip(x.shape[1:-1], kernel.shape[:nd], strides, dilation, pads):
+        if _conv.output_size(n, k, s, d, b, a) < 1:
+            raise ValueError(f"conv: the kernel {kernel.shape[:nd]} with dilation {dilation} does not fit "
+                             f"the input {x.shape[1:-1]} padded by {pads}")
+    return apply(_conv.Conv, x, kernel, strides=strides, padding=pads, dilation=dilation, groups=groups)
+
+
 def linear(x, weight, bias=None):
     """``x @ weight + bias`` on the last axis of ``x`` as one fused operation (a Dense layer).
 
@@ -1232,3 +1279,59 @@ def matmul(x, y):
     except ValueError:
         raise ValueError(f"matmul: shapes {a} @ {b} have batch dimensions that do not broadcast") from None
     return apply(linalg.MatMul, x, y)
+
+
+# --- pooling --------------------------------------------------------------------------------------
+
+
+def _pool_arguments(x, pool_size, strides, padding, where):
+    """Checks a pooling call and returns its options as tuples of ints, one entry per spatial axis."""
+    d = x.ndim - 2
+    if not 1 <= d <= 3:
+        raise ValueError(f"{where}: expected (batch, *spatial, channels) with 1 to 3 spatial axes, "
+                         f"received shape {x.shape}")
+
+    def per_axis(value, name):
+        values = (value,) * d if isinstance(value, numbers.Integral) else tuple(value)
+        if len(values) != d or not builtins.all(isinstance(v, numbers.Integral) and v >= 1 for v in values):
+            raise ValueError(f"{where}: {name} must be a positive int or {d} of them for input of "
+                             f"shape {x.shape}, received {value!r}")
+        return tuple(int(v) for v in values)
+
+    pool_size = per_axis(pool_size, "pool_size")
+    strides = pool_size if strides is None else per_axis(strides, "strides")
+    pads = ((0, 0),) * d if padding is None else tuple(tuple(p) for p in padding)
+    if len(pads) != d or not builtins.all(
+            len(p) == 2 and builtins.all(isinstance(v, numbers.Integral) and 0 <= v < k for v in p)
+            for p, k in zip(pads, pool_size)):
+        raise ValueError(f"{where}: padding must be {d} pairs (before, after) of ints in [0, pool_size), "
+                         f"received {padding!r} with pool_size {pool_size}")
+    pads = tuple((int(b), int(a)) for b, a in pads)
+    for n, k, (b, a) in zip(x.shape[1:-1], pool_size, pads):
+        if n + b + a < k:
+            raise ValueError(f"{where}: pool_size {pool_size} is larger than the padded input "
+                             f"{tuple(n + b + a for n, (b, a) in zip(x.shape[1:-1], pads))}")
+    return dict(pool_size=pool_size, strides=strides, padding=pads)
+
+
+def max_pool(x, pool_size, strides=None, padding=None):
+    """The maximum over each window of ``x`` (batch, *spatial, channels), 1 to 3 spatial axes.
+
+    Args:
+        pool_size, strides: an int or one per spatial axis; ``strides`` defaults to ``pool_size``.
+        padding: a ``(before, after)`` pair per spatial axis, each below the pool size; padded
+            positions are never the maximum. None for no padding. Output sizes round down.
+    The gradient of each output goes to the first maximum of its window, as in PyTorch.
+    """
+    x = _floating(x, "max_pool")
+    return apply(pooling.MaxPool, x, **_pool_arguments(x, pool_size, strides, padding, "max_pool"))
+
+
+def average_pool(x, pool_size, strides=None, padding=None):
+    """The mean over each window of ``x`` (batch, *spatial, channels), 1 to 3 spatial axes,
+    dividing by the number of real (unpadded) entries of the window, as Keras's 'same' does.
+
+    Arguments as in :func:`max_pool`; padding adds nothing to a window's sum or count.
+    """
+    x = _floating(x, "average_pool")
+    return apply(pooling.AveragePool, x, **_pool_arguments(x, pool_size, strides, padding, "average_pool"))

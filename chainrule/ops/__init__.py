@@ -12,11 +12,12 @@ The engine's primitives (the forward and backward rules these are composed of) l
 from chainrule.ops.core import (cast, cond, convert_to_numpy, convert_to_tensor, dtype, fori_loop, is_tensor, map,
                                 scan, shape, slice, stop_gradient, switch, unstack, while_loop)
 from chainrule.ops.math import in_top_k, rsqrt, segment_max, segment_sum, top_k
-from chainrule.ops.nn import (binary_crossentropy, categorical_crossentropy, celu, elu, erf, gelu, glu,
+from chainrule.ops.nn import (binary_crossentropy, categorical_crossentropy, celu, conv, elu, erf, gelu, glu,
                               hard_shrink, hard_sigmoid, hard_silu, hard_swish, hard_tanh, leaky_relu,
                               log_sigmoid, log_softmax, logsumexp, moments, normalize, one_hot, relu, relu6,
                               selu, sigmoid, silu, soft_shrink, softmax, softplus, softsign,
                               sparse_categorical_crossentropy, sparse_plus, squareplus, swish, tanh_shrink)
+from chainrule.ops.nn import average_pool, max_pool
 from chainrule.ops.numpy import (abs, absolute, add, all, allclose, amax, amin, any, arange, arccos, arccosh,
                                  arcsin, arcsinh, arctan, arctanh, argmax, argmin, argsort, average,
                                  broadcast_to, ceil, clip, concatenate, cos, cosh, count_nonzero, cumprod,

@@ -229,3 +229,89 @@ def normalize(x, axis=-1, order=2, epsilon=None):
         return x / _t.sqrt(_t.maximum(_t.sum(x * x, axis, keepdims=True), epsilon * epsilon))
     norm = _t.sum(_t.abs(x) ** order, axis, keepdims=True) ** (1.0 / order)
     return x / _t.maximum(norm, epsilon)
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """Keras's ops.conv: an N-d convolution (N = 1, 2, 3) with a kernel (*kernel_size, in // groups,
+    out); groups are inferred as in Keras (in / kernel's in). "same" pads as Keras does, the odd
+    pixel after: total = max((ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0), before = total // 2."""
+    inputs, kernel = _floats(inputs), _floats(kernel)
+    nd = kernel.ndim - 2
+    if data_format is None:
+        from chainrule.backend import image_data_format
+        data_format = image_data_format()
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"conv: data_format must be 'channels_last' or 'channels_first', received {data_format!r}")
+    if data_format == "channels_first":  # (batch, in, *spatial) -> (batch, *spatial, in)
+        inputs = _t.transpose(inputs, (0,) + tuple(range(2, nd + 2)) + (1,))
+
+    def per_axis(value, name):
+        values = (value,) * nd if isinstance(value, int) else tuple(value)
+        if len(values) != nd:
+            raise ValueError(f"conv: {name} must be an int or {nd} ints, received {value!r}")
+        return values
+
+    strides, dilation = per_axis(strides, "strides"), per_axis(dilation_rate, "dilation_rate")
+    padding = padding.lower() if isinstance(padding, str) else padding
+    if padding == "valid":
+        pads = ((0, 0),) * nd
+    elif padding == "same":
+        pads = []
+        for n, k, s, d in zip(inputs.shape[1:-1], kernel.shape[:nd], strides, dilation):
+            total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
+            pads.append((total // 2, total - total // 2))
+        pads = tuple(pads)
+    else:
+        raise ValueError(f"conv: padding must be 'valid' or 'same', received {padding!r}")
+    channels = inputs.shape[-1]
+    if kernel.shape[-2] == 0 or channels % kernel.shape[-2]:
+        raise ValueError(f"conv: the input's {channels} channels are not a multiple of the kernel's "
+                         f"{kernel.shape[-2]} input channels (kernel {kernel.shape})")
+    out = _t.conv(inputs, kernel, strides, pads, dilation, channels // kernel.shape[-2])
+    if data_format == "channels_first":
+        out = _t.transpose(out, (0, nd + 1) + tuple(range(1, nd + 1)))
+    return out
+
+
+def _pool(name, inputs, pool_size, strides, padding, data_format):
+    """Keras's pooling ops: channels_first moved to last and back, 'same' turned into pads (the
+    extra one after, as Keras's backends do)."""
+    from chainrule import backend  # keras.backend's module imports the ops
+
+    x = _floats(inputs)
+    d = x.ndim - 2
+    if not 1 <= d <= 3:
+        raise ValueError(f"{name}: expected inputs with 1 to 3 spatial axes, received shape {x.shape}")
+    data_format = backend.image_data_format() if data_format is None else data_format
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"{name}: data_format must be 'channels_last' or 'channels_first', "
+                         f"received {data_format!r}")
+    if data_format == "channels_first":
+        x = _t.transpose(x, (0,) + tuple(range(2, d + 2)) + (1,))
+    pool_size = (pool_size,) * d if isinstance(pool_size, int) else tuple(pool_size)
+    strides = pool_size if strides is None else (strides,) * d if isinstance(strides, int) else tuple(strides)
+    mode = str(padding).lower()
+    if mode == "valid":
+        pads = None
+    elif mode == "same":
+        pads = []
+        for n, k, s in zip(x.shape[1:-1], pool_size, strides):
+            total = max((-(-n // s) - 1) * s + k - n, 0)
+            pads.append((total // 2, total - total // 2))
+    else:
+        raise ValueError(f"{name}: padding must be 'valid' or 'same', received {padding!r}")
+    out = getattr(_t, name)(x, pool_size, strides, pads)
+    if data_format == "channels_first":
+        out = _t.transpose(out, (0, d + 1) + tuple(range(1, d + 1)))
+    return out
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """The maximum over each window ('valid' or 'same' padding; padded entries never count)."""
+    return _pool("max_pool", inputs, pool_size, strides, padding, data_format)
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """The mean over each window; with 'same', the padded entries count neither in the sum nor in
+    the divisor, as in Keras."""
+    return _pool("average_pool", inputs, pool_size, strides, padding, data_format)
