@@ -20,7 +20,7 @@ from chainrule.losses import (binary_crossentropy, categorical_crossentropy,  # 
                               mean_absolute_error, mean_absolute_percentage_error,
                               mean_squared_error, mean_squared_logarithmic_error, poisson,
                               sparse_categorical_crossentropy, squared_hinge)
-from chainrule.tensor import Tensor, tensor
+from chainrule.tensor import Tensor, data_of, tensor
 from chainrule.variables import Variable
 from chainrule.utils.deprecation import warn_deprecated
 
@@ -309,7 +309,7 @@ def _arrays(y_true, y_pred):
 
 
 def _values(x):
-    return np.asarray(x.data if isinstance(x, Tensor) else x)
+    return np.asarray(data_of(x))
 
 
 def _result(values):

@@ -728,6 +728,11 @@ def eye(n, m=None, dtype=None, requires_grad=False):
 _PYTHON_NUMBERS = (int, float, bool)
 
 
+def data_of(value):
+    """A tensor's array; anything else (an array, a number, None) as it is."""
+    return value.data if isinstance(value, Tensor) else value
+
+
 def _as_tensor(value, like=None, where="operand"):
     """``value`` as a constant tensor; floating data takes ``like``'s floating dtype."""
     if isinstance(value, Tensor):

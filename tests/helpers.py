@@ -9,6 +9,7 @@ then checked twice:
   (tight) and float32 (looser), with the float32 results required to stay float32.
 """
 
+import json
 import sys
 
 import numpy as np
@@ -176,3 +177,24 @@ def keras_on_jax():
     except ImportError:
         return None
     return keras if keras.backend.backend() == "jax" else None
+
+
+# one value of each JSON type, and the awkward ones: empty containers, huge and negative numbers
+REPLACEMENTS = [[], [1, 2], [None], {}, {"a": 1}, {"class_name": "Dense", "config": {}}, "", "x", "<f4",
+                0, 1, -1, 3, 2**31, 2**64, 2**70, -2**63, 0.5, -1.5, 1e308, True, False, None]
+
+
+def mutations(value, where="header"):
+    """``(where, document)`` for each document that replaces one value inside ``value`` (at any
+    depth) by a REPLACEMENT, or removes one key."""
+    for replacement in REPLACEMENTS:
+        yield f"{where} = {json.dumps(replacement)}", replacement
+    if isinstance(value, dict):
+        for key in value:
+            for place, variant in mutations(value[key], f"{where}[{key!r}]"):
+                yield place, {**value, key: variant}
+            yield f"del {where}[{key!r}]", {k: v for k, v in value.items() if k != key}
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            for place, variant in mutations(item, f"{where}[{i}]"):
+                yield place, value[:i] + [variant] + value[i + 1:]

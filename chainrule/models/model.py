@@ -20,7 +20,7 @@ from chainrule import metrics as metrics_module
 from chainrule.layers.layer import Layer
 from chainrule.models import summary as summary_module
 from chainrule.ops.node import KerasTensor
-from chainrule.tensor import Tensor
+from chainrule.tensor import data_of
 from chainrule.training import loop
 from chainrule.training.compile import Compiled, match_outputs
 from chainrule.training.loop import flatten_logs
@@ -273,8 +273,8 @@ class Model(Layer):
                 if len(tree.flatten(y_pred)) > len(names):
                     names = [f"output_{i + 1}" for i in range(len(tree.flatten(y_pred)))]
                 targets = match_outputs(y, names, "y")
-                compiled.build(names, [_values(p).shape for p in tree.flatten(y_pred)],
-                               [None if t is None else _values(t).shape for t in targets])
+                compiled.build(names, [data_of(p).shape for p in tree.flatten(y_pred)],
+                               [None if t is None else data_of(t).shape for t in targets])
             compiled.update_state(y, y_pred, sample_weight)
         return self.get_metrics_result()
 
@@ -448,16 +448,11 @@ def _symbolic(shape):
 
 def _symbolic_like(x):
     def spec(value):
-        value = _values(value)
+        value = data_of(value)
         return KerasTensor(value.shape, value.dtype)
     return tree.map_structure(spec, x)
 
 
 def _batch_length(x):
     first = tree.flatten(x)[0]
-    return len(_values(first))
-
-
-def _values(value):
-    """A tensor's array; anything else as it is."""
-    return value.data if isinstance(value, Tensor) else value
+    return len(data_of(first))

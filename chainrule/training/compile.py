@@ -10,7 +10,7 @@ output) or a dict by output name. The logs name each output's values as Keras do
 from chainrule import losses, optimizers
 from chainrule import metrics as registry
 from chainrule.utils import tree
-from chainrule.tensor import Tensor
+from chainrule.tensor import data_of
 
 
 def _resolve_losses(loss):
@@ -212,7 +212,7 @@ class CompileMetrics(registry.Metric):
             if target is None:
                 continue
             prediction = predictions[index]
-            prediction = _values(prediction)
+            prediction = data_of(prediction)
             if weighted:
                 metric.update_state(target, prediction, weights[index])
             else:
@@ -279,8 +279,3 @@ def _metric_list(value, name):
     if not isinstance(value, (list, tuple)):
         raise ValueError(f"compile: {name} must be a list, received {value!r}")
     return list(value)
-
-
-def _values(value):
-    """A tensor's array; anything else as it is."""
-    return value.data if isinstance(value, Tensor) else value

@@ -18,7 +18,7 @@ import warnings
 
 from chainrule.autograd import no_grad
 from chainrule._backend import numpy as np
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, data_of
 from chainrule.training import data
 from chainrule.training.callbacks import CallbackList, History, ProgbarLogger
 from chainrule.training.compile import match_outputs
@@ -216,7 +216,7 @@ def flatten_logs(logs):
 
 
 def _python_value(value):
-    value = _values(value)
+    value = data_of(value)
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -384,7 +384,7 @@ def _concatenate(batches, spec, dtype):
         return tree.map_structure(lambda o: np.zeros((0,) + tuple(d or 0 for d in o.shape[1:]),
                                                      dtype=o.dtype), spec)
     flat = [tree.flatten(batch) for batch in batches]
-    arrays = [np.concatenate([_values(b[i]) for b in flat], axis=0) for i in range(len(flat[0]))]
+    arrays = [np.concatenate([data_of(b[i]) for b in flat], axis=0) for i in range(len(flat[0]))]
     return tree.pack_sequence_as(batches[0], arrays)
 
 
@@ -411,7 +411,7 @@ def predict(model, x, batch_size=None, verbose="auto", callbacks=None, steps=Non
                 break
             callback_list.on_predict_batch_begin(step)
             batch = model.predict_step(_batch(x, None, None, index))
-            outputs.append(tree.map_structure(lambda t: _values(t), batch))
+            outputs.append(tree.map_structure(lambda t: data_of(t), batch))
             callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
             if progbar:
                 progbar.update(step + 1)
@@ -452,9 +452,4 @@ def predict_on_batch(model, x):
     model.output_spec_for(x)
     with no_grad():
         outputs = model.predict_step(x if not isinstance(x, list) else (x,))
-    return tree.map_structure(lambda t: _values(t), outputs)
-
-
-def _values(value):
-    """A tensor's array; anything else as it is."""
-    return value.data if isinstance(value, Tensor) else value
+    return tree.map_structure(lambda t: data_of(t), outputs)

@@ -19,6 +19,7 @@ from chainrule import _backend, layers, ops
 from chainrule.models import Functional, Sequential, clone_model, load_model, model_from_json
 from chainrule.saving import SavingError, register, serialization
 from chainrule.saving import format as fmt
+from tests.helpers import mutations
 
 RNG = np.random.default_rng(0)
 N = 24
@@ -922,26 +923,6 @@ def test_an_input_of_a_dtype_chainrule_cannot_compute_in_is_refused(tmp_path, dt
 # --- fuzzing the graph description ---------------------------------------------------------------
 
 # one value of each JSON type, and the awkward ones (as test_hardening's)
-REPLACEMENTS = [[], [1, 2], [None], {}, {"a": 1}, {"class_name": "Dense", "config": {}}, "", "x", "<f4",
-                0, 1, -1, 3, 2**31, 2**64, 2**70, -2**63, 0.5, -1.5, 1e308, True, False, None]
-
-
-def _mutations(value, where):
-    """``(where, document)`` for each document that replaces one value inside ``value`` (at any
-    depth) by a REPLACEMENT, or removes one key."""
-    for replacement in REPLACEMENTS:
-        yield f"{where} = {json.dumps(replacement)}", replacement
-    if isinstance(value, dict):
-        for key in value:
-            for place, variant in _mutations(value[key], f"{where}[{key!r}]"):
-                yield place, {**value, key: variant}
-            yield f"del {where}[{key!r}]", {k: v for k, v in value.items() if k != key}
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            for place, variant in _mutations(item, f"{where}[{i}]"):
-                yield place, value[:i] + [variant] + value[i + 1:]
-
-
 def _fuzz_model():
     a, b = cr.Input(shape=(4,), name="a"), cr.Input(shape=(4,), name="b")
     shared = layers.Dense(3, name="shared")
@@ -971,7 +952,7 @@ def test_every_mutation_of_a_functional_description_is_a_saving_error(tmp_path):
     mutated = tmp_path / "v.chainrule"
     escaped, unchecked, outcomes = [], [], {"refused": 0, "loaded": 0}
     for key in ("model", "compile"):
-        for place, variant in _mutations(header[key], key):
+        for place, variant in mutations(header[key], key):
             _craft(mutated, json.dumps({**header, key: variant}).encode(), data)
             try:
                 loaded = load_model(mutated)

@@ -26,7 +26,7 @@ from chainrule.models import Sequential, load_model
 from chainrule.saving import SavingError, callbacks as saving_callbacks, serialization
 from chainrule.saving import format as fmt
 from chainrule.utils.files import temporary_name
-from tests.helpers import calls_during
+from tests.helpers import calls_during, mutations
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,27 +46,6 @@ def _raw(path):
 
 
 # --- every malformed value is a SavingError ------------------------------------------------------
-
-# one value of each JSON type, and the awkward ones: empty containers, huge and negative numbers
-REPLACEMENTS = [[], [1, 2], [None], {}, {"a": 1}, {"class_name": "Dense", "config": {}}, "", "x", "<f4",
-                0, 1, -1, 3, 2**31, 2**64, 2**70, -2**63, 0.5, -1.5, 1e308, True, False, None]
-
-
-def _mutations(value, where="header"):
-    """``(where, document)`` for each document that replaces one value inside ``value`` (at any
-    depth) by a REPLACEMENT, or removes one key."""
-    for replacement in REPLACEMENTS:
-        yield f"{where} = {json.dumps(replacement)}", replacement
-    if isinstance(value, dict):
-        for key in value:
-            for place, variant in _mutations(value[key], f"{where}[{key!r}]"):
-                yield place, {**value, key: variant}
-            yield f"del {where}[{key!r}]", {k: v for k, v in value.items() if k != key}
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            for place, variant in _mutations(item, f"{where}[{i}]"):
-                yield place, value[:i] + [variant] + value[i + 1:]
-
 
 def _fuzz_model():
     model = Sequential([layers.Input(shape=(3,)), layers.Embedding(5, 2), layers.Dropout(0.5, noise_shape=(None, 1, 2)),
@@ -88,7 +67,7 @@ def test_every_value_of_a_real_header_mutated_to_every_type_is_a_saving_error(tm
     header, data = _raw(path)
     mutated = tmp_path / "v.chainrule"
     escaped, unchecked, outcomes = [], [], {"refused": 0, "loaded": 0}
-    for place, variant in _mutations(header):
+    for place, variant in mutations(header):
         _craft(mutated, json.dumps(variant).encode(), data)
         try:
             model = load_model(mutated)
