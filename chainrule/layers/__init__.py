@@ -30,3 +30,12 @@ __all__ = [
     "Maximum", "Minimum", "Multiply", "RNN", "Reshape", "SimpleRNN", "Subtract", "add", "average",
     "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]
+
+# --- issue 12 (sorted into the imports and the list above once the groups land) ---
+# convolutional
+
+# pooling
+
+# normalization
+
+# reshaping and regularization
