@@ -1197,7 +1197,7 @@ def embedding(weight, indices):
 # --- linear algebra -------------------------------------------------------------------------------
 
 
-def conv(x, kernel, strides=1, padding=0, dilation=1, groups=1):
+def conv(x, kernel, strides=1, padding=0, dilation=1, groups=1, bias=None):
     """N-d convolution (N = 1, 2 or 3), channels_last, as one fused operation (a Conv layer).
 
     Args:
@@ -1205,12 +1205,18 @@ def conv(x, kernel, strides=1, padding=0, dilation=1, groups=1):
         strides, dilation: an int or one per spatial axis.
         padding: an int, a ``(before, after)`` pair for every axis, or one pair per spatial axis.
         groups: ``in`` and ``out`` are split into this many groups, each convolved separately.
+        bias: ``(out,)`` added to every output position, or None.
 
     Raises:
         ValueError: when the shapes or arguments do not fit, naming them.
     """
     kernel = _floating(kernel, "conv")
     x, kernel = _operands(_floating(x, "conv", like=kernel), kernel, "conv")
+    if bias is not None:
+        _, bias = _operands(x, bias, "conv")
+        if bias.shape != kernel.shape[-1:]:
+            raise ValueError(f"conv: expected a bias of shape {kernel.shape[-1:]} for kernel {kernel.shape}, "
+                             f"received {bias.shape}")
     nd = kernel.ndim - 2
     if nd not in (1, 2, 3) or x.ndim != nd + 2:
         raise ValueError(f"conv: expected x (batch, *spatial, in) and kernel (*kernel_size, in // groups, out) "
@@ -1240,7 +1246,7 @@ def conv(x, kernel, strides=1, padding=0, dilation=1, groups=1):
         if _conv.output_size(n, k, s, d, b, a) < 1:
             raise ValueError(f"conv: the kernel {kernel.shape[:nd]} with dilation {dilation} does not fit "
                              f"the input {x.shape[1:-1]} padded by {pads}")
-    return apply(_conv.Conv, x, kernel, strides=strides, padding=pads, dilation=dilation, groups=groups)
+    return apply(_conv.Conv, x, kernel, bias, strides=strides, padding=pads, dilation=dilation, groups=groups)
 
 
 def linear(x, weight, bias=None):

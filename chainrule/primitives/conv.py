@@ -24,17 +24,19 @@ def _window(positions, out_sizes, strides, dilation):
 
 
 class Conv(Function):
-    """z[n, o, j] = sum_{k, c} xpad[n, o * s + k * d, c] w[k, c, j] (c within j's group);
-    dz/dw = cols^T @ grad, dz/dx = sum over kernel positions k of grad @ w[k]^T added onto window k.
+    """z[n, o, j] = sum_{k, c} xpad[n, o * s + k * d, c] w[k, c, j] + b[j] (c within j's group);
+    dz/dw = cols^T @ grad, dz/dx = sum over kernel positions k of grad @ w[k]^T added onto window k,
+    dz/db = grad summed over all axes but the last.
 
-    x: (batch, *spatial, in), w: (*kernel, in // groups, out), explicit (before, after) pads.
+    x: (batch, *spatial, in), w: (*kernel, in // groups, out), b: (out,) or None, explicit
+    (before, after) pads.
     A primitive for cost: the forward builds ``cols`` (batch, *out, *kernel, in // groups) per group
     with one strided copy per kernel position and makes one matmul of it; backward reuses ``cols``.
     """
 
     owns_grads = True
 
-    def forward(ctx, x, w, strides, padding, dilation, groups):
+    def forward(ctx, x, w, b, strides, padding, dilation, groups):
         nd = w.ndim - 2
         batch, spatial, channels = x.shape[0], x.shape[1:-1], x.shape[-1]
         kernel, cg, out = w.shape[:nd], w.shape[-2], w.shape[-1]
@@ -67,9 +69,10 @@ class Conv(Function):
         z = xp.matmul(cols, wg)  # (g, rows, K*cg) @ (g, K*cg, out_g) -> (g, rows, out_g)
         ctx.save(cols, w)
         ctx.geometry = (x.shape, xpad.shape, out_sizes, strides, padding, dilation, g)
-        if g == 1:
-            return z.reshape((batch,) + out_sizes + (out,))
-        return xp.ascontiguousarray(z.transpose(1, 0, 2)).reshape((batch,) + out_sizes + (out,))
+        z = z[0] if g == 1 else xp.ascontiguousarray(z.transpose(1, 0, 2)).reshape(rows, out)
+        if b is not None:
+            z += b
+        return z.reshape((batch,) + out_sizes + (out,))
 
     def backward(ctx, grad):
         cols, w = ctx.saved
@@ -79,7 +82,9 @@ class Conv(Function):
         rows = cols.shape[1]
         # grad: (batch, *out, groups * out_g) -> (groups, rows, out_g)
         gg = grad.reshape(rows, g, out // g).transpose(1, 0, 2)
-        dx = dw = None
+        dx = dw = db = None
+        if ctx.needs_input_grad[2]:
+            db = grad.reshape(rows, out).sum(axis=0)
         if ctx.needs_input_grad[1]:
             dwg = xp.matmul(cols.transpose(0, 2, 1), gg)  # (g, K*cg, rows) @ (g, rows, out_g)
             dw = xp.ascontiguousarray(dwg.transpose(1, 0, 2)).reshape(w.shape)
@@ -105,4 +110,4 @@ class Conv(Function):
                     slice(b, b + n) for n, (b, _) in zip(x_shape[1:-1], padding))])
             else:
                 dx = dxpad
-        return dx, dw
+        return dx, dw, db

@@ -58,6 +58,22 @@ CASES.append(case((5, 5), (5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1))  # the k
 CASES.append(case((6, 6), (1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1), 1))  # a 1x1 kernel
 
 
+
+def case_with_bias(spatial, kernel, strides, pads, groups, cin=2, cout=3):
+    """A convolution with its bias fused in (the Conv layers' form); torch adds the bias itself."""
+    nd = len(spatial)
+    x = array((2,) + tuple(spatial) + (cin * groups,), seed=3)
+    w, b = array(tuple(kernel) + (cin, cout * groups), seed=4), array((cout * groups,), seed=5)
+    plain = torch_conv(strides, pads, (1,) * nd, groups)
+    return pytest.param(lambda a, c, d: conv(a, c, strides, pads, 1, groups, bias=d),
+                        lambda a, c, d: plain(a, c) + d, [x, w, b],
+                        id=f"bias-{nd}d-s{strides}-p{pads}-g{groups}".replace(" ", ""))
+
+
+CASES += [case_with_bias((6, 5), (3, 3), (1, 1), ((1, 1), (0, 1)), 1),
+          case_with_bias((7,), (2,), (2,), ((0, 1),), 2),
+          case_with_bias((4, 3, 5), (2, 2, 3), (1, 1, 2), ((0, 0), (1, 0), (1, 1)), 1)]
+
 @pytest.mark.parametrize("fn, ref, arrays", CASES)
 def test_gradcheck(fn, ref, arrays):
     check_gradcheck(fn, arrays)
@@ -72,6 +88,8 @@ def test_matches_torch(fn, ref, arrays, dtype):
 
 def test_bad_arguments_are_named():
     x, w = np.ones((1, 5, 5, 4)), np.ones((3, 3, 4, 6))
+    with pytest.raises(ValueError, match=r"bias of shape \(6,\).*received \(4,\)"):
+        conv(x, w, bias=np.ones(4))
     with pytest.raises(ValueError, match="groups"):
         conv(x, w, 1, 0, 1, 3)
     with pytest.raises(ValueError, match="strides"):

@@ -261,3 +261,18 @@ def test_ops_gradients_match_jax(name, padding, fmt):
     y.backward(w)
     want = jax.grad(lambda v: (getattr(keras.ops, name)(v, 3, 2, padding, fmt) * w).sum())(x)
     np.testing.assert_allclose(t.grad, np.asarray(want), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("pool, strides", [(2, 2), (3, 3), (3, 2)])
+def test_an_infinite_upstream_gradient_reaches_only_the_maximum(pool, strides):
+    # NOTE: the backward multiplies by the 0/1 choice when the gradient is finite; inf * 0 would
+    # be NaN, so an infinite gradient must take the masked path and leave exact zeros.
+    x = cr.tensor(array((1, 7, 6, 2), "distinct"), requires_grad=True)
+    y = max_pool(x, pool, strides)
+    upstream = np.full(y.shape, np.inf)
+    y.backward(upstream)
+    finite = cr.tensor(x.data, requires_grad=True)
+    max_pool(finite, pool, strides).backward(np.ones(y.shape))
+    assert not np.isnan(x.grad).any()
+    np.testing.assert_array_equal(x.grad == np.inf, finite.grad > 0)
+    np.testing.assert_array_equal(x.grad == 0, finite.grad == 0)
