@@ -2,7 +2,8 @@
 
     chainrule demo [--plots DIR]                 a tour of the tutorials on generated data
     chainrule tutorial --list | NAME [--plots DIR]
-    chainrule train mnist|imdb [--epochs N] [--batch-size N] [--seed N] [--plot PNG]
+    chainrule train mnist|mnist_convnet|lenet5|fashion_mnist_convnet|imdb
+                    [--epochs N] [--batch-size N] [--seed N] [--plot PNG]
 
 A bad flag, an unknown name, a missing data file or a place where plots cannot be written ends
 with status 2 and a one-line reason, before any work starts. Ctrl-C ends with status 130 and one
@@ -17,6 +18,9 @@ import sys
 from chainrule.training import progbar
 
 DEMO_PLOTS = "chainrule-demo-plots"
+# chainrule train NAME: the program (a function of chainrule.tutorials.keras_programs) -> (epochs, batch size)
+TRAIN_DEFAULTS = {"mnist": (10, 128), "mnist_convnet": (15, 128), "lenet5": (10, 128),
+                  "fashion_mnist_convnet": (10, 128), "imdb": (5, 32)}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,10 +40,11 @@ def _parser():
     tutorial.add_argument("name", nargs="?", help="the tutorial to run")
     tutorial.add_argument("--list", action="store_true", help="list the tutorials and exit")
     tutorial.add_argument("--plots", default=None, metavar="DIR", help="write the tutorial's plots here")
-    train = commands.add_parser("train", help="train the MNIST or IMDB model of the Keras tutorials")
-    train.add_argument("model", choices=("mnist", "imdb"))
-    train.add_argument("--epochs", type=_positive, default=None, help="10 for mnist, 5 for imdb")
-    train.add_argument("--batch-size", type=_positive, default=None, help="128 for mnist, 32 for imdb")
+    train = commands.add_parser("train", help="train one of the Keras tutorials' programs on its real data")
+    train.add_argument("model", choices=tuple(TRAIN_DEFAULTS))
+    train.add_argument("--epochs", type=_positive, default=None,
+                       help=", ".join(f"{epochs} for {name}" for name, (epochs, _) in TRAIN_DEFAULTS.items()))
+    train.add_argument("--batch-size", type=_positive, default=None, help="32 for imdb, else 128")
     train.add_argument("--seed", type=int, default=None, help="make the run repeatable")
     train.add_argument("--plot", default=None, metavar="PNG", help="write the accuracy curves here")
     return parser
@@ -115,7 +120,7 @@ def _train(args):
         from chainrule import plotting
 
         plotting.check_path(args.plot)  # before the data are loaded, not after the training
-    defaults = {"mnist": (10, 128), "imdb": (5, 32)}[args.model]
+    defaults = TRAIN_DEFAULTS[args.model]
     program = getattr(keras_programs, args.model)
     program(epochs=args.epochs or defaults[0], batch_size=args.batch_size or defaults[1], seed=args.seed,
             plot=args.plot)

@@ -45,9 +45,10 @@ def _rules(fn):
     """The definition and the per-input derivative rules of a primitive, from its docstring.
 
     The docstring opens with ``z = ...;  dz/dx = ..., dz/dy = ...`` (lines may wrap), or with a
-    sentence ending in ":" and then an indented block of such formulas. A docstring without
-    ``dz/d...`` rules (the recurrent primitives give their backward as steps) yields its first
-    paragraph as the definition and no rules.
+    sentence ending in ":" and then an indented block of such formulas. A clause after a rule that
+    is not itself a rule qualifies that rule (max pooling's "overlapping windows add up"). A
+    docstring without ``dz/d...`` rules (the recurrent primitives give their backward as steps)
+    yields its first paragraph as the definition and no rules.
 
     Returns:
         ``(definition, {input name: rule})``, the rule keyed by the name after ``dz/d``.
@@ -59,15 +60,19 @@ def _rules(fn):
     # clauses end at ";" and at a line break before a rule; a rule ends at ", dz/d" (the next rule)
     pieces = [piece for clause in re.split(r";|\n(?=\s*dz/d)", text)
               for piece in re.split(r",\s*(?=dz/d)", clause) if piece.strip()]
-    rules = {}
+    rules, definition, last = {}, [], None
     for piece in pieces:
         match = re.match(r"\s*dz/d(\w+)", piece)
         if match:
-            rules[match.group(1)] = _clean(piece)
+            last = match.group(1)
+            rules[last] = _clean(piece)
+        elif last is not None:
+            rules[last] += ", " + _clean(piece)
+        else:
+            definition.append(_clean(piece))
     if not rules:
         return _clean(paragraphs[0]), {}
-    definition = "; ".join(_clean(piece) for piece in pieces if not re.match(r"\s*dz/d", piece))
-    return definition, rules
+    return "; ".join(definition), rules
 
 
 def _rule_for(fn, index):
@@ -87,6 +92,14 @@ def _rule_for(fn, index):
     if len(rules) == 1 and any(p.kind == p.VAR_POSITIONAL for p in parameters):
         return next(iter(rules.values()))  # dz/dx_i of a primitive of any number of inputs
     return None
+
+
+def _reduced(input_grad, tensor, node):
+    """The gradient as the engine passes it on: a gradient computed at the broadcast shape (a bias
+    added to every position) summed over the broadcast axes, to ``tensor``'s shape; else itself."""
+    if np.shape(input_grad) == tensor.shape:
+        return input_grad
+    return autograd.unbroadcast(np.asarray(input_grad), tensor, node)
 
 
 class _Tracer:
@@ -153,8 +166,10 @@ class _Tracer:
                 continue
             local = self._local(grad, input_grad)
             product = f"{_format(grad)} x {local} = " if local is not None else ""
+            reduced = _reduced(input_grad, tensor, node)
+            summed = f" summed over the broadcast axes = {_format(reduced)}" if reduced is not input_grad else ""
             self.print(f"      {_rule_for(node, i) or 'local derivative'}:  d{self.root_name}/d{self._name(tensor)} "
-                       f"= {product}{_format(input_grad)}")
+                       f"= {product}{_format(input_grad)}{summed}")
         self._record(node, name, input_grads)
 
     @staticmethod
@@ -167,7 +182,7 @@ class _Tracer:
     def _record(self, node, name, input_grads):
         for tensor, input_grad in zip(node.inputs, input_grads):
             if input_grad is not None and getattr(tensor, "requires_grad", False):
-                self.received[id(tensor)].append((name, input_grad))
+                self.received[id(tensor)].append((name, _reduced(input_grad, tensor, node)))
 
     def finish(self):
         if self.skipped:

@@ -1,11 +1,12 @@
 """Plots of training, with the optional ``plot`` extra (``pip install "chainrule[plot]"``, which
-brings matplotlib): training curves from a History, gradient flow per layer, and the decision
-boundary of a model with 2-D inputs. Each function returns the matplotlib Figure and, given
-``path``, also saves it, in the format of the path's extension (PNG without one), through a
-temporary file: an interrupted save leaves no half-written file.
+brings matplotlib): training curves from a History, gradient flow per layer, the decision
+boundary of a model with 2-D inputs, and a convolution's learned filters. Each function returns
+the matplotlib Figure and, given ``path``, also saves it, in the format of the path's extension
+(PNG without one), through a temporary file: an interrupted save leaves no half-written file.
 """
 
 import math
+import numbers
 import os
 import warnings
 
@@ -281,3 +282,53 @@ def plot_decision_boundary(predict, X, y, path=None, title="decision boundary", 
     figure.colorbar(contour, ax=axis, label="P(class 1)")
     axis.set_title(title)
     return _finish(figure, path)
+
+
+MAX_FILTER_COLUMNS = 8  # filters per row in plot_filters
+
+
+def plot_filters(kernel, path=None, title=None, channel=0):
+    """A convolution's learned filters as a grid of small images, one per filter (output channel),
+    at most eight to a row, on one color scale centered at 0 and reaching the largest weight shown:
+    red weights are positive, blue negative, white near 0.
+
+    Args:
+        kernel: a 2-D convolution's kernel, ``(kernel_h, kernel_w, in_channels, filters)`` (Keras's
+            layout, ``Conv2D.kernel``), as an array, a tensor or a variable.
+        path: a file to write, if any.
+        channel: the input channel whose weights are shown (MNIST's first layer has only 0).
+
+    Raises:
+        ValueError: a kernel that is not 4-D, has no filters, or lacks ``channel``.
+    """
+    kernel = np.asarray(getattr(kernel, "data", kernel), dtype=np.float64)
+    if kernel.ndim != 4 or kernel.shape[-1] == 0 or 0 in kernel.shape[:2]:
+        raise ValueError(f"plot_filters: expected a Conv2D kernel of shape (kernel_h, kernel_w, in_channels, "
+                         f"filters) with at least one filter, received shape {kernel.shape}")
+    if isinstance(channel, bool) or not isinstance(channel, numbers.Integral) or not 0 <= channel < kernel.shape[2]:
+        raise ValueError(f"plot_filters: channel must be in [0, {kernel.shape[2]}) for a kernel of shape "
+                         f"{kernel.shape}, received {channel!r}")
+    plt = _pyplot()
+    count = kernel.shape[-1]
+    columns = min(count, MAX_FILTER_COLUMNS)
+    rows = math.ceil(count / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(1.1 * columns + 1.0, 1.1 * rows + 0.6), squeeze=False)
+    shown = kernel[:, :, channel, :]  # (kernel_h, kernel_w, filters)
+    finite = shown[np.isfinite(shown)]
+    limit = float(np.abs(finite).max()) if finite.size else 0.0
+    limit = limit or 1.0  # an all-zero kernel still gets a scale
+    image = None
+    for index, axis in enumerate(axes.ravel()):
+        axis.set_xticks([])
+        axis.set_yticks([])
+        if index >= count:
+            axis.axis("off")
+            continue
+        image = axis.imshow(shown[:, :, index], cmap="RdBu_r", vmin=-limit, vmax=limit)
+        axis.set_title(str(index + 1), fontsize=7)
+    figure.colorbar(image, ax=list(axes.ravel()), shrink=0.8, label="weight")
+    if title:
+        figure.suptitle(title)
+    if path is not None:  # tight_layout does not fit a colorbar shared by the grid; saved as it is laid out
+        _save(figure, path)
+    return figure

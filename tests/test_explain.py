@@ -158,3 +158,69 @@ def test_layer_weights_are_named_by_their_path():
     first, second = (layer.name for layer in model.layers)  # dense, dense_1 in a fresh session
     assert [line.split(" = ")[0] for line in leaves] == [
         f"  dloss/d{first}/kernel", f"  dloss/d{first}/bias", f"  dloss/d{second}/kernel", f"  dloss/d{second}/bias"]
+
+
+def _named(array, name):
+    t = cr.tensor(array, dtype="float64", requires_grad=True)
+    t.name = name
+    return t
+
+
+def test_a_convolutional_graph_gets_a_named_rule_for_each_node():
+    tensor_module = importlib.import_module("chainrule.tensor")
+    rng = np.random.default_rng(0)
+    data = {"x": rng.normal(size=(2, 6, 6, 1)), "w": rng.normal(size=(2, 2, 1, 3)), "b": rng.normal(size=(3,))}
+
+    def loss(explained, lines=None):
+        x, w, b = (_named(data[name], name) for name in ("x", "w", "b"))
+        y = tensor_module.conv(x, w, bias=b)  # (2, 5, 5, 3)
+        y.name = "y"
+        z, _, _ = tensor_module.normalize_moments(y, (0, 1, 2))
+        pooled = tensor_module.max_pool(z, 2) * 2.0 + tensor_module.average_pool(z, 2)  # (2, 2, 2, 3)
+        out = (pooled * pooled).sum()
+        if explained:
+            cr.explain(out, print=lines.append)
+        else:
+            out.backward()
+        return [t.grad for t in (x, w, b)]
+
+    lines = []
+    explained, plain = loss(True, lines), loss(False)
+    for a, b in zip(explained, plain):
+        np.testing.assert_array_equal(a, b)
+    text = "\n".join(lines)
+    for line in (
+        "y = Conv(x, w, b)    z[n, o, j] = sum_{k, c} xpad[n, o * s + k * d, c] w[k, c, j] + b[j]",
+        "= MaxPool(t1)    z[o] = max of x over window o (padding -inf, never chosen)\n",
+        "= AveragePool(t1)    z[o] = sum of x over window o / its count of real (unpadded) entries\n",
+        "t1 = Normalize(y)    z = (x - mean(x)) / sqrt(var(x) + epsilon), the biased variance, over axes\n",
+        ("      dz/dx = grad[o] at the window's first maximum (window order, as PyTorch), 0 elsewhere, overlapping "
+         "windows add up:  dloss/dt1 = <(2, 5, 5, 3), norm "),
+        "      dz/dx = sum over the windows o holding x of grad[o] / count[o]:  dloss/dt1 = <(2, 5, 5, 3)",
+        "      dz/dx = (grad - mean(grad) - z mean(grad z)) / sqrt(var(x) + epsilon), the means over axes:  dloss/dy",
+        "      dz/db = grad summed over all axes but the last:  dloss/db = [",
+    ):
+        assert line in text, line
+    for rule in ("dz/dx", "dz/dw"):  # the convolution's rules for the input and the kernel are printed
+        assert any(row.startswith(f"      {rule} = ") and f":  dloss/d{rule[-1]} = <" in row for row in lines), rule
+    assert "local derivative" not in text
+
+
+def test_a_broadcast_gradient_is_shown_summed_to_the_input_shape():
+    x, b = _named(np.arange(6.0).reshape(2, 3), "x"), _named(np.zeros(3), "b")
+    lines = []
+    cr.explain((x + b).sum() + (x * b).sum(), print=lines.append)
+    text = "\n".join(lines)
+    # the rule's value is at the broadcast shape (2, 3); the engine sums it to b's shape (3,)
+    assert "dz/dy = 1:  dloss/db = [1, 1, 1, 1, 1, 1] summed over the broadcast axes = [2, 2, 2]" in text
+    assert "dz/dy = x:  dloss/db = [0, 1, 2, 3, 4, 5] summed over the broadcast axes = [3, 5, 7]" in text
+    assert "  dloss/db = [3, 5, 7] + [2, 2, 2] = [5, 7, 9]" in lines  # terms of b's own shape
+    np.testing.assert_array_equal(b.grad, [5.0, 7.0, 9.0])
+
+
+def test_a_clause_after_a_rule_stays_with_that_rule():
+    from chainrule.primitives import pooling
+
+    definition, rules = explain_module._rules(pooling.MaxPool.__new__(pooling.MaxPool))
+    assert "overlapping" not in definition
+    assert rules["x"].endswith("0 elsewhere, overlapping windows add up")

@@ -177,3 +177,27 @@ def test_validation_values_of_other_epochs_are_left_out_with_a_warning():
     with pytest.warns(UserWarning, match=r"val_loss has 2 values for 5 epochs .*validation_freq.*not drawn"):
         figure = plotting.plot_history(logs)
     assert [line.get_label() for line in figure.axes[0].get_lines()] == ["training"]
+
+
+def test_filters_one_image_per_filter_on_a_scale_centered_at_zero(tmp_path):
+    kernel = np.random.default_rng(0).normal(size=(3, 3, 2, 10))
+    kernel[:, :, 1, 4] = 5.0  # the largest weight of channel 1
+    figure = plotting.plot_filters(kernel, tmp_path / "f.png", "filters", channel=1)
+    _not_blank(tmp_path / "f.png")
+    images = [axis.images[0] for axis in figure.axes if axis.images]
+    assert len(images) == 10  # 10 filters in rows of 8; the grid's 6 empty cells are blank
+    assert _grid(figure) == (2, 8)
+    for index, image in enumerate(images):
+        np.testing.assert_array_equal(image.get_array(), kernel[:, :, 1, index])
+        assert image.get_clim() == (-5.0, 5.0)
+    channel_0 = plotting.plot_filters(kernel)  # no path: a figure, nothing written
+    limit = np.abs(kernel[:, :, 0]).max()  # the scale of the channel shown
+    assert {axis.images[0].get_clim() for axis in channel_0.axes if axis.images} == {(-limit, limit)}
+
+
+def test_filters_refuse_what_is_not_a_conv2d_kernel():
+    with pytest.raises(ValueError, match=r"plot_filters: expected a Conv2D kernel of shape \(kernel_h, kernel_w, "
+                                         r"in_channels, filters\) with at least one filter, received shape \(3, 3\)"):
+        plotting.plot_filters(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match=r"channel must be in \[0, 1\) .* received 1"):
+        plotting.plot_filters(np.zeros((3, 3, 1, 4)), channel=1)

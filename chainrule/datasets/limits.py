@@ -20,6 +20,13 @@ default. The defaults hold the real files with room to spare (measured):
     reviews: 12,487,946.
 ``MAX_JSON_BYTES`` (default 16 MiB)
     The size of the word index, read whole: ``imdb_word_index.json`` is 1,641,221 bytes.
+``MAX_PICKLE_BYTES`` (default 400,000,000)
+    The pickles one load reads whole from an archive (CIFAR's batches), summed, counted from the
+    tar headers before any is read. What is built from them is no larger than they are, so this,
+    not ``MAX_ELEMENTS``, bounds a CIFAR load: CIFAR-10's 184,320,000 one-byte pixels are more
+    elements than that allows, but a quarter of the memory. The six batches of
+    ``cifar-10-python.tar.gz`` are 186,213,868 bytes, the two of ``cifar-100-python.tar.gz``
+    186,299,625 (as published listings of the extracted files give them).
 """
 
 import numbers
@@ -35,13 +42,16 @@ LIST_TOKENS = 16
 DEFAULT_MAX_ELEMENTS = 100_000_000
 DEFAULT_MAX_TOKENS = 25_000_000
 DEFAULT_MAX_JSON_BYTES = 16 * 2**20
+DEFAULT_MAX_PICKLE_BYTES = 400_000_000
 
 # None: the environment variable when it is set, else the default.
 MAX_ELEMENTS = None
 MAX_TOKENS = None
 MAX_JSON_BYTES = None
+MAX_PICKLE_BYTES = None
 
-_DEFAULTS = {"MAX_ELEMENTS": DEFAULT_MAX_ELEMENTS, "MAX_TOKENS": DEFAULT_MAX_TOKENS, "MAX_JSON_BYTES": DEFAULT_MAX_JSON_BYTES}
+_DEFAULTS = {"MAX_ELEMENTS": DEFAULT_MAX_ELEMENTS, "MAX_TOKENS": DEFAULT_MAX_TOKENS, "MAX_JSON_BYTES": DEFAULT_MAX_JSON_BYTES,
+             "MAX_PICKLE_BYTES": DEFAULT_MAX_PICKLE_BYTES}
 
 
 def environment_variable(name):
@@ -50,7 +60,8 @@ def environment_variable(name):
 
 
 def limit(name):
-    """The limit in force for ``name`` (``"MAX_ELEMENTS"``, ``"MAX_TOKENS"`` or ``"MAX_JSON_BYTES"``).
+    """The limit in force for ``name`` (``"MAX_ELEMENTS"``, ``"MAX_TOKENS"``, ``"MAX_JSON_BYTES"`` or
+    ``"MAX_PICKLE_BYTES"``).
 
     Raises:
         ValueError: a setting or environment variable that is not a positive integer.
@@ -78,15 +89,16 @@ def _advice(name):
 
 
 class Budget:
-    """What one load may still materialize: array elements and tokens, summed over its files.
+    """What one load may still materialize: array elements, tokens and pickle bytes, summed over its files.
 
     A loader makes one and passes it to every reader it calls, so that four files of Fashion-MNIST
     or the two splits of IMDB share the limits. The limits in force are read when it is made.
     """
 
     def __init__(self):
-        self.caps = {"MAX_ELEMENTS": limit("MAX_ELEMENTS"), "MAX_TOKENS": limit("MAX_TOKENS")}
-        self.used = {"MAX_ELEMENTS": 0, "MAX_TOKENS": 0}
+        names = ("MAX_ELEMENTS", "MAX_TOKENS", "MAX_PICKLE_BYTES")
+        self.caps = {name: limit(name) for name in names}
+        self.used = dict.fromkeys(names, 0)
 
     def left(self, name):
         """How much of the limit ``name`` this load has not spent."""
@@ -99,6 +111,10 @@ class Budget:
     def spend_tokens(self, count, path, member):
         """Counts ``count`` tokens of ``member`` in ``path``, or raises."""
         self._spend("MAX_TOKENS", count, path, member, "tokens", f" (integers, plus {LIST_TOKENS} per list, counted per reference)")
+
+    def spend_pickle_bytes(self, count, path, member):
+        """Counts the ``count`` bytes of the pickle ``member`` of the archive ``path``, or raises."""
+        self._spend("MAX_PICKLE_BYTES", count, path, member, "bytes of pickle", "")
 
     def check_tokens(self, count, path, member, detail):
         """Raises, as :meth:`spend_tokens` would, if ``count`` tokens would not fit; spends nothing."""

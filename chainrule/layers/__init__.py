@@ -8,7 +8,7 @@ from chainrule.layers.core.embedding import Embedding
 from chainrule.layers.rnn.gru import GRU
 from chainrule.layers.core.input_layer import Input, InputLayer
 from chainrule.layers.core.lambda_layer import Lambda
-from chainrule.layers.core.op_layer import OpLayer
+from chainrule.layers.core.op_layer import OpLayer  # noqa: F401 (the graph operations' layer, not public API)
 from chainrule.layers.merging.add import Add, add
 from chainrule.layers.merging.average import Average, average
 from chainrule.layers.merging.concatenate import Concatenate, concatenate
@@ -23,19 +23,42 @@ from chainrule.layers.reshaping.flatten import Flatten
 from chainrule.layers.reshaping.reshape import Reshape
 from chainrule.layers.rnn.rnn import RNN
 from chainrule.layers.rnn.simple_rnn import SimpleRNN
+from chainrule.layers.convolutional import (
+    Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose, Convolution1D,
+    Convolution1DTranspose, Convolution2D, Convolution2DTranspose, Convolution3D, Convolution3DTranspose,
+    DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D, SeparableConvolution1D,
+    SeparableConvolution2D,
+)
+from chainrule.layers.normalization import (
+    BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization,
+)
+from chainrule.layers.pooling import (
+    AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgPool1D, AvgPool2D, AvgPool3D,
+    GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalAvgPool1D, GlobalAvgPool2D,
+    GlobalAvgPool3D, GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+    GlobalMaxPooling3D, MaxPool1D, MaxPool2D, MaxPool3D, MaxPooling1D, MaxPooling2D, MaxPooling3D,
+)
+from chainrule.layers.regularization import (
+    SpatialDropout1D, SpatialDropout2D, SpatialDropout3D,
+)
+from chainrule.layers.reshaping import (
+    Cropping1D, Cropping2D, Cropping3D, UpSampling1D, UpSampling2D, UpSampling3D, ZeroPadding1D, ZeroPadding2D,
+    ZeroPadding3D,
+)
 
 __all__ = [
-    "Activation", "Add", "Average", "Bidirectional", "Concatenate", "Dense", "Dot", "Dropout",
-    "Embedding", "Flatten", "GRU", "Input", "InputLayer", "InputSpec", "Lambda", "Layer", "LSTM",
-    "Maximum", "Minimum", "Multiply", "RNN", "Reshape", "SimpleRNN", "Subtract", "add", "average",
-    "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
+    "Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "AvgPool1D",
+    "AvgPool2D", "AvgPool3D", "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D", "Conv1DTranspose",
+    "Conv2D", "Conv2DTranspose", "Conv3D", "Conv3DTranspose", "Convolution1D", "Convolution1DTranspose",
+    "Convolution2D", "Convolution2DTranspose", "Convolution3D", "Convolution3DTranspose", "Cropping1D",
+    "Cropping2D", "Cropping3D", "Dense", "DepthwiseConv1D", "DepthwiseConv2D", "Dot", "Dropout", "Embedding",
+    "Flatten", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalAvgPool1D",
+    "GlobalAvgPool2D", "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D",
+    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GroupNormalization", "GRU", "Input",
+    "InputLayer", "InputSpec", "Lambda", "Layer", "LayerNormalization", "LSTM", "Maximum", "MaxPool1D",
+    "MaxPool2D", "MaxPool3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "Minimum", "Multiply", "Reshape",
+    "RNN", "SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D",
+    "SimpleRNN", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "Subtract", "UnitNormalization",
+    "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "add",
+    "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]
-
-# --- issue 12 (sorted into the imports and the list above once the groups land) ---
-# convolutional
-
-# pooling
-
-# normalization
-
-# reshaping and regularization

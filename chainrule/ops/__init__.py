@@ -18,6 +18,7 @@ from chainrule.ops.nn import (binary_crossentropy, categorical_crossentropy, cel
                               selu, sigmoid, silu, soft_shrink, softmax, softplus, softsign,
                               sparse_categorical_crossentropy, sparse_plus, squareplus, swish, tanh_shrink)
 from chainrule.ops.nn import average_pool, max_pool
+from chainrule.ops.nn import conv_transpose, depthwise_conv, separable_conv
 from chainrule.ops.numpy import (abs, absolute, add, all, allclose, amax, amin, any, arange, arccos, arccosh,
                                  arcsin, arcsinh, arctan, arctanh, argmax, argmin, argsort, average,
                                  broadcast_to, ceil, clip, concatenate, cos, cosh, count_nonzero, cumprod,

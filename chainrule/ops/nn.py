@@ -6,7 +6,8 @@ import sys
 from chainrule import activations, _backend, losses
 from chainrule._backend import numpy as np
 from chainrule.ops.core import convert_to_tensor
-from chainrule.ops.numpy import _floats
+from chainrule.ops.numpy import _floats, _result_dtype
+from chainrule.primitives import conv_transpose as _conv_transpose
 from chainrule.tensor import Tensor
 
 # NOTE: the package exports a function named `tensor`, which hides the module of that name.
@@ -231,10 +232,20 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     return x / _t.maximum(norm, epsilon)
 
 
+def same_padding(size, kernel, stride, dilation=1):
+    """Keras's "same" padding of one spatial axis of ``size`` entries, as ``(before, after)``: just
+    enough for ``ceil(size / stride)`` windows of the dilated kernel, the odd entry after.
+
+    total = max((ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0), before = total // 2.
+    """
+    total = max((-(-size // stride) - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     """Keras's ops.conv: an N-d convolution (N = 1, 2, 3) with a kernel (*kernel_size, in // groups,
     out); groups are inferred as in Keras (in / kernel's in). "same" pads as Keras does, the odd
-    pixel after: total = max((ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0), before = total // 2."""
+    pixel after (see :func:`same_padding`)."""
     inputs, kernel = _floats(inputs), _floats(kernel)
     nd = kernel.ndim - 2
     if data_format is None:
@@ -256,11 +267,7 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     if padding == "valid":
         pads = ((0, 0),) * nd
     elif padding == "same":
-        pads = []
-        for n, k, s, d in zip(inputs.shape[1:-1], kernel.shape[:nd], strides, dilation):
-            total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
-            pads.append((total // 2, total - total // 2))
-        pads = tuple(pads)
+        pads = tuple(map(same_padding, inputs.shape[1:-1], kernel.shape[:nd], strides, dilation))
     else:
         raise ValueError(f"conv: padding must be 'valid' or 'same', received {padding!r}")
     channels = inputs.shape[-1]
@@ -294,10 +301,7 @@ def _pool(name, inputs, pool_size, strides, padding, data_format):
     if mode == "valid":
         pads = None
     elif mode == "same":
-        pads = []
-        for n, k, s in zip(x.shape[1:-1], pool_size, strides):
-            total = max((-(-n // s) - 1) * s + k - n, 0)
-            pads.append((total // 2, total - total // 2))
+        pads = list(map(same_padding, x.shape[1:-1], pool_size, strides))
     else:
         raise ValueError(f"{name}: padding must be 'valid' or 'same', received {padding!r}")
     out = getattr(_t, name)(x, pool_size, strides, pads)
@@ -315,3 +319,159 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
     """The mean over each window; with 'same', the padded entries count neither in the sum nor in
     the divisor, as in Keras."""
     return _pool("average_pool", inputs, pool_size, strides, padding, data_format)
+
+
+def _spatial_tuple(value, nd, name, where, least=1):
+    """``value`` (an int, or ``nd`` ints) as ``nd`` ints of at least ``least``, or a ValueError."""
+    values = (value,) * nd if isinstance(value, int) and not isinstance(value, bool) else value
+    try:
+        values = tuple(values)
+    except TypeError:
+        values = ()
+    if len(values) != nd or not all(isinstance(v, int) and not isinstance(v, bool) and v >= least
+                                    for v in values):
+        raise ValueError(f"{where}: {name} must be an int >= {least} or {nd} of them, received {value!r}")
+    return values
+
+
+def _channels_last(name, inputs, nd, data_format):
+    """``inputs`` moved to channels_last (when ``data_format`` says channels_first), after checking
+    its rank; with the data format resolved."""
+    if data_format is None:
+        from chainrule.backend import image_data_format  # keras.backend's module imports the ops
+        data_format = image_data_format()
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"{name}: data_format must be 'channels_last' or 'channels_first', "
+                         f"received {data_format!r}")
+    if not 1 <= nd <= 3 or inputs.ndim != nd + 2:
+        raise ValueError(f"{name}: expected inputs with 1 to 3 spatial axes, as many as the kernel's "
+                         f"{nd}; received inputs of shape {inputs.shape}")
+    if data_format == "channels_first":  # (batch, in, *spatial) -> (batch, *spatial, in)
+        inputs = _t.transpose(inputs, (0,) + tuple(range(2, nd + 2)) + (1,))
+    return inputs, data_format
+
+
+def _channels_back(out, nd, data_format):
+    if data_format == "channels_first":  # (batch, *spatial, out) -> (batch, out, *spatial)
+        out = _t.transpose(out, (0, nd + 1) + tuple(range(1, nd + 1)))
+    return out
+
+
+def _same_dtype(*tensors):
+    dtype = _result_dtype(*tensors)
+    return [x.astype(dtype) for x in tensors]
+
+
+def conv_transpose_padding(n, k, stride, dilation, padding, output_padding):
+    """For one spatial axis of size ``n``, Keras's transposed convolution as the convolution it is
+    the adjoint of: ``(out, (before, after))``, the output's size and the pads that convolution
+    puts around it.
+
+    Keras's output size is ``(n - 1) * stride + dk + output_padding`` for "valid" (output_padding
+    None: ``max(dk, stride) - dk``) and ``n * stride`` for "same" (with an output_padding:
+    ``(n - 1) * stride + dk % 2 + output_padding``), dk = (k - 1) * dilation + 1 being the dilated
+    kernel. JAX computes it as a convolution of the stride-dilated input padded by ``left`` and
+    ``right``; a pad of ``left`` there is a pad of ``dk - 1 - left`` on the adjoint convolution's input.
+    """
+    dk = (k - 1) * dilation + 1
+    if padding == "valid":
+        extra = max(dk, stride) - dk if output_padding is None else output_padding
+        left, right = dk - 1, dk - 1 + extra
+    else:
+        total = stride + dk - 2 if output_padding is None else dk + dk % 2 - 2 + output_padding
+        left = min(total // 2 + total % 2, dk - 1)
+        right = total - left
+    out = (n - 1) * stride + 1 + left + right - (dk - 1)
+    # rows past the last window (right > dk - 1) only ever receive zeros: no pad is needed there
+    return out, (dk - 1 - left, max(dk - 1 - right, 0))
+
+
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None, data_format=None,
+                   dilation_rate=1):
+    """Keras's ops.conv_transpose: the transposed ("deconvolution") N-d convolution (N = 1, 2, 3),
+    the gradient of ``conv`` with respect to its input, with a kernel (*kernel_size, filters, in).
+
+    The output's spatial sizes follow Keras (see :func:`conv_transpose_padding`): "same" with
+    ``output_padding=None`` multiplies each size by its stride.
+
+    Raises:
+        ValueError: for shapes or arguments that do not fit, naming them (``output_padding`` must
+            be less than ``strides``, as Keras's layers and PyTorch require).
+    """
+    inputs, kernel = _same_dtype(_floats(inputs), _floats(kernel))
+    nd = kernel.ndim - 2
+    x, data_format = _channels_last("conv_transpose", inputs, nd, data_format)
+    if x.shape[-1] != kernel.shape[-1]:
+        raise ValueError(f"conv_transpose: the inputs' {x.shape[-1]} channels do not match the kernel's "
+                         f"{kernel.shape[-1]} input channels (its last axis; kernel {kernel.shape}, "
+                         f"data_format={data_format!r})")
+    strides = _spatial_tuple(strides, nd, "strides", "conv_transpose")
+    dilation = _spatial_tuple(dilation_rate, nd, "dilation_rate", "conv_transpose")
+    if output_padding is not None:
+        output_padding = _spatial_tuple(output_padding, nd, "output_padding", "conv_transpose", least=0)
+        if any(p >= s for p, s in zip(output_padding, strides)):
+            raise ValueError(f"conv_transpose: output_padding must be less than strides on every axis, "
+                             f"received output_padding={output_padding}, strides={strides}")
+    mode = padding.lower() if isinstance(padding, str) else padding
+    if mode not in ("valid", "same"):
+        raise ValueError(f"conv_transpose: padding must be 'valid' or 'same', received {padding!r}")
+    sizes, pads = [], []
+    for axis, (n, k, s, d) in enumerate(zip(x.shape[1:-1], kernel.shape[:nd], strides, dilation)):
+        size, pair = conv_transpose_padding(n, k, s, d, mode, None if output_padding is None
+                                            else output_padding[axis])
+        if n < 1 or size < 1:
+            raise ValueError(f"conv_transpose: inputs of spatial shape {x.shape[1:-1]} with kernel "
+                             f"{kernel.shape[:nd]}, strides {strides} and padding {padding!r} give an "
+                             f"output of size {size} on spatial axis {axis}")
+        sizes.append(size)
+        pads.append(pair)
+    out = _t.apply(_conv_transpose.ConvTranspose, x, kernel, strides=strides, padding=tuple(pads),
+                   dilation=dilation, out_sizes=tuple(sizes))
+    return _channels_back(out, nd, data_format)
+
+
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """Keras's ops.depthwise_conv: each input channel convolved with its own ``depth_multiplier``
+    filters, the kernel being (*kernel_size, in, depth_multiplier); output channel
+    ``c * depth_multiplier + m`` is channel c's filter m. A grouped ``conv`` with one group per
+    input channel.
+
+    Raises:
+        ValueError: when the inputs' channels differ from the kernel's (its axis -2).
+    """
+    inputs, kernel = _floats(inputs), _floats(kernel)
+    nd = kernel.ndim - 2
+    x, data_format = _channels_last("depthwise_conv", inputs, nd, data_format)
+    channels = x.shape[-1]
+    if channels != kernel.shape[-2]:
+        raise ValueError(f"depthwise_conv: the inputs' {channels} channels do not match the kernel's "
+                         f"{kernel.shape[-2]} input channels (its axis -2; kernel {kernel.shape}, "
+                         f"data_format={data_format!r})")
+    # (*k, in, multiplier) -> (*k, 1, in * multiplier): one group per input channel
+    kernel = _t.reshape(kernel, kernel.shape[:nd] + (1, channels * kernel.shape[-1]))
+    out = conv(x, kernel, strides=strides, padding=padding, data_format="channels_last",
+               dilation_rate=dilation_rate)
+    return _channels_back(out, nd, data_format)
+
+
+def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid", data_format=None,
+                   dilation_rate=1):
+    """Keras's ops.separable_conv: :func:`depthwise_conv` with ``depthwise_kernel`` (*kernel_size,
+    in, depth_multiplier), then a 1x1 convolution with ``pointwise_kernel`` (1, ..., in *
+    depth_multiplier, filters).
+
+    Raises:
+        ValueError: when the shapes do not fit, naming them.
+    """
+    inputs, depthwise_kernel, pointwise_kernel = (_floats(inputs), _floats(depthwise_kernel),
+                                                  _floats(pointwise_kernel))
+    nd = depthwise_kernel.ndim - 2
+    depth = depthwise_kernel.shape[-2] * depthwise_kernel.shape[-1]
+    if pointwise_kernel.shape[:-2] != (1,) * nd or pointwise_kernel.shape[-2:-1] != (depth,):
+        raise ValueError(f"separable_conv: expected a pointwise kernel of shape {(1,) * nd + (depth,)} + "
+                         f"(filters,) after the depthwise kernel {depthwise_kernel.shape}, received "
+                         f"{pointwise_kernel.shape}")
+    x, data_format = _channels_last("separable_conv", inputs, nd, data_format)
+    out = depthwise_conv(x, depthwise_kernel, strides, padding, "channels_last", dilation_rate)
+    out = conv(out, pointwise_kernel, strides=1, padding="valid", data_format="channels_last")
+    return _channels_back(out, nd, data_format)

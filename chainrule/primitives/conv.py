@@ -6,6 +6,7 @@ each one (batched over groups) matrix product plus reshapes.
 """
 
 import itertools
+import math
 
 from chainrule.autograd import Function
 from chainrule._backend import xp
@@ -23,15 +24,43 @@ def _window(positions, out_sizes, strides, dilation):
                  for k, o, s, d in zip(positions, out_sizes, strides, dilation))
 
 
+def _columns(xpad, kernel, out_sizes, strides, dilation, groups):
+    """im2col: ``(groups, batch, *out, kernel positions, in // groups)``, every window of ``xpad``
+    (batch, *padded, in) laid out as one row per output position, in the kernel's order."""
+    batch, channels = xpad.shape[0], xpad.shape[-1]
+    cg = channels // groups
+    shape = (groups, batch) + out_sizes + (math.prod(kernel), cg)
+    if groups == 1 and channels >= 8:
+        # NOTE: one copy of a strided view (batch, *out, *kernel, in) moves runs of kernel-width x
+        # in contiguous values; measured 4x faster than a copy per kernel position for 32 channels
+        # (2 ms against 8 ms for a (128, 13, 13, 32) input), but slower for one or a few channels.
+        step = xpad.strides
+        view = xp.lib.stride_tricks.as_strided(
+            xpad, (batch,) + out_sizes + tuple(kernel) + (channels,),
+            (step[0],) + tuple(st * s for st, s in zip(step[1:-1], strides))
+            + tuple(st * d for st, d in zip(step[1:-1], dilation)) + (step[-1],), writeable=False)
+        return xp.ascontiguousarray(view).reshape(shape)
+    cols = xp.empty(shape, dtype=xpad.dtype)
+    for i, positions in enumerate(itertools.product(*(range(k) for k in kernel))):
+        window = xpad[(slice(None),) + _window(positions, out_sizes, strides, dilation)]
+        if groups == 1:
+            cols[0, ..., i, :] = window
+        else:  # (batch, *out, in) -> (groups, batch, *out, in // groups)
+            cols[..., i, :] = xp.moveaxis(window.reshape(window.shape[:-1] + (groups, cg)), -2, 0)
+    return cols
+
+
 class Conv(Function):
-    """z[n, o, j] = sum_{k, c} xpad[n, o * s + k * d, c] w[k, c, j] + b[j] (c within j's group);
-    dz/dw = cols^T @ grad, dz/dx = sum over kernel positions k of grad @ w[k]^T added onto window k,
+    """z[n, o, j] = sum_{k, c} xpad[n, o * s + k * d, c] w[k, c, j] + b[j] (xpad: x zero-padded, c within j's group);
+    dz/dw = x correlated with grad, dw[k, c, j] = sum_{n, o} xpad[n, o * s + k * d, c] grad[n, o, j],
+    dz/dx = grad scattered back through the kernel, xpad[n, o * s + k * d, c] += grad[n, o, j] w[k, c, j]
+    (a full convolution of grad with the flipped kernel),
     dz/db = grad summed over all axes but the last.
 
     x: (batch, *spatial, in), w: (*kernel, in // groups, out), b: (out,) or None, explicit
     (before, after) pads.
     A primitive for cost: the forward builds ``cols`` (batch, *out, *kernel, in // groups) per group
-    with one strided copy per kernel position and makes one matmul of it; backward reuses ``cols``.
+    (:func:`_columns`) and makes one matmul of it; backward reuses ``cols``.
     """
 
     owns_grads = True
@@ -41,29 +70,16 @@ class Conv(Function):
         batch, spatial, channels = x.shape[0], x.shape[1:-1], x.shape[-1]
         kernel, cg, out = w.shape[:nd], w.shape[-2], w.shape[-1]
         g = groups
-        out_sizes = tuple(output_size(n, k, s, d, b, a)
-                          for n, k, s, d, (b, a) in zip(spatial, kernel, strides, dilation, padding))
-        if any(pb or pa for pb, pa in padding):
-            xpad = xp.zeros((batch,) + tuple(n + b + a for n, (b, a) in zip(spatial, padding)) + (channels,),
+        out_sizes = tuple(output_size(n, k, s, d, lo, hi)
+                          for n, k, s, d, (lo, hi) in zip(spatial, kernel, strides, dilation, padding))
+        if any(lo or hi for lo, hi in padding):
+            xpad = xp.zeros((batch,) + tuple(n + lo + hi for n, (lo, hi) in zip(spatial, padding)) + (channels,),
                             dtype=x.dtype)
-            xpad[(slice(None),) + tuple(slice(b, b + n) for n, (b, _) in zip(spatial, padding))] = x
+            xpad[(slice(None),) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(spatial, padding))] = x
         else:
             xpad = x
-        kcount = 1
-        for k in kernel:
-            kcount *= k
-        rows = batch
-        for o in out_sizes:
-            rows *= o
-        # cols: (groups, batch, *out, kernel positions, in // groups)
-        cols = xp.empty((g, batch) + out_sizes + (kcount, cg), dtype=x.dtype)
-        for i, positions in enumerate(itertools.product(*(range(k) for k in kernel))):
-            window = xpad[(slice(None),) + _window(positions, out_sizes, strides, dilation)]
-            if g == 1:
-                cols[0, ..., i, :] = window
-            else:  # (batch, *out, in) -> (groups, batch, *out, in // groups)
-                cols[..., i, :] = xp.moveaxis(window.reshape(window.shape[:-1] + (g, cg)), -2, 0)
-        cols = cols.reshape(g, rows, kcount * cg)
+        kcount, rows = math.prod(kernel), batch * math.prod(out_sizes)
+        cols = _columns(xpad, kernel, out_sizes, strides, dilation, g).reshape(g, rows, kcount * cg)
         # w: (*kernel, in // groups, groups * out_g) -> (groups, kernel * in // groups, out_g)
         wg = w.reshape(kcount * cg, g, out // g).transpose(1, 0, 2)
         z = xp.matmul(cols, wg)  # (g, rows, K*cg) @ (g, K*cg, out_g) -> (g, rows, out_g)

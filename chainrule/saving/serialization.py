@@ -21,11 +21,11 @@ from chainrule.optimizers import schedules
 from chainrule.saving.format import SavingError, read_file, write_file
 from chainrule.training.compile import Compiled
 
-_LAYERS = {cls.__name__: cls for cls in (
-    layers.Activation, layers.Add, layers.Average, layers.Bidirectional, layers.Concatenate, layers.Dense,
-    layers.Dot, layers.Dropout, layers.Embedding, layers.Flatten, layers.GRU, layers.InputLayer, layers.Lambda,
-    layers.LSTM, layers.Maximum, layers.Minimum, layers.Multiply, layers.OpLayer, layers.Reshape,
-    layers.SimpleRNN, layers.Subtract, Sequential, Functional)}
+# every public layer class (aliases such as MaxPool2D name the same class) but the bases and RNN
+# (whose cells are not saved yet), the operations of functional graphs, and the model kinds
+_LAYERS = {cls.__name__: cls for cls in (getattr(layers, name) for name in layers.__all__)
+           if isinstance(cls, type) and issubclass(cls, layers.Layer) and cls not in (layers.Layer, layers.RNN)}
+_LAYERS.update({cls.__name__: cls for cls in (layers.OpLayer, Sequential, Functional)})
 MAX_JSON = 64 * 1024 * 1024  # the longest description model_from_json reads, as a file's header
 _OPTIMIZERS = {cls.__name__: cls for cls in optimizers.ALL.values()}
 _SCHEDULES = {cls.__name__: cls for cls in (schedules.ExponentialDecay, schedules.PiecewiseConstantDecay,

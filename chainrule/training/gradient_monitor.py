@@ -6,6 +6,10 @@ import warnings
 from chainrule import activations
 from chainrule._backend import numpy as np
 from chainrule.layers import Activation, Dense
+from chainrule.layers.convolutional.base_conv import BaseConv
+from chainrule.layers.convolutional.base_conv_transpose import BaseConvTranspose
+from chainrule.layers.convolutional.base_depthwise_conv import BaseDepthwiseConv
+from chainrule.layers.convolutional.base_separable_conv import BaseSeparableConv
 from chainrule.training.callbacks import Callback
 
 # activation -> (what "stuck" means for it, the test on its output values)
@@ -14,6 +18,8 @@ _STUCK = {
     activations.tanh: ("saturated tanh", lambda a: np.abs(a) > 0.99),
     activations.relu: ("dead ReLU", None),  # a unit that output 0 for every sample of the batch
 }
+# the layers whose output is their activation's output, so that wrapping it watches every unit
+_WATCHED = (Dense, Activation, BaseConv, BaseConvTranspose, BaseDepthwiseConv, BaseSeparableConv)
 
 
 class GradientMonitor(Callback):
@@ -27,9 +33,15 @@ class GradientMonitor(Callback):
     It warns in plain words when the first layer's gradient is below ``vanishing`` times the
     last's (naming the stuck share), or a gradient norm passes ``exploding`` or is not finite.
 
+    A unit is a Dense layer's unit or a convolution's filter (its channel): a dead ReLU unit
+    output 0 for every sample, and every position, of the batch. Layers without weights (pooling,
+    Flatten, Dropout) are not listed; a BatchNormalization is, by its gamma and beta (its moving
+    statistics are not trained by gradients).
+
     Cost: one dot product per weight per batch, and one comparison over each watched layer's
-    output; the activations of Dense and Activation layers are wrapped during ``fit`` and
-    restored afterwards (recurrent layers report gradients and updates, not stuck units).
+    output; the activations of Dense, convolutional and Activation layers are wrapped during
+    ``fit`` and restored afterwards (recurrent layers report gradients and updates, not stuck
+    units).
     """
 
     def __init__(self, vanishing=1e-3, exploding=1e3, warn=True):
@@ -45,17 +57,21 @@ class GradientMonitor(Callback):
             original = getattr(layer, "activation", None)
             # only layers whose output is their activation's output; a recurrent layer applies its
             # activation inside a fused primitive, which a wrapper would turn off
-            if isinstance(layer, (Dense, Activation)) and original in _STUCK:
+            if isinstance(layer, _WATCHED) and original in _STUCK:
                 layer.activation = self._recorder(layer, original)
                 self._wrapped.append((layer, original))
 
     def _recorder(self, layer, activation):
         test = _STUCK[activation][1]
+        channel_axis = 1 if getattr(layer, "data_format", None) == "channels_first" else -1
 
         def recorded(x):
             out = activation(x)
             if self._recording:
-                a = out.data.reshape(-1, out.shape[-1])
+                # (batch, ..., units) with the units (a convolution's channels) last, one row per
+                # sample and position
+                a = np.moveaxis(out.data, channel_axis, -1)
+                a = a.reshape(-1, a.shape[-1])
                 stuck = test(a).mean() if test is not None else (a <= 0).all(axis=0).mean()
                 self._stuck[layer.name].append(float(stuck))
             return out

@@ -19,6 +19,8 @@ TUTORIALS = {
     "worked-example": ("worked_example", "run", "the classic 2-2-2 worked example, traced by explain"),
     "mnist": ("keras_programs", "mnist", "8. the MNIST Keras program (real data; chainrule train mnist)"),
     "imdb": ("keras_programs", "imdb", "8. the IMDB Keras program (real data; chainrule train imdb)"),
+    "convnet": ("convnet", "run", ("9. a convolution's backward pass by hand, then keras-io's MNIST convnet, "
+                                   "its filters plotted")),
 }
 
 

@@ -33,4 +33,8 @@ def reset():
 
 
 def snake_case(name):
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    """A class name as Keras's default layer names spell it: ``MaxPooling2D`` -> ``max_pooling2d``,
+    ``GRU`` -> ``gru``, ``LSTMCell`` -> ``lstm_cell`` (a capital starting a lower-case word, or
+    following a lower-case letter, begins a new word; a digit does not)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", name))
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()

@@ -70,7 +70,7 @@ def test_chain_rule_and_gradient_descent():
 
 def test_registry_and_command():
     assert tutorials.names() == ["one-weight", "hand-derived", "classic-xor", "perceptron", "step-by-step",
-                                "chain-rule", "vanishing-gradients", "worked-example", "mnist", "imdb"]
+                                "chain-rule", "vanishing-gradients", "worked-example", "mnist", "imdb", "convnet"]
     with pytest.raises(ValueError, match="unknown tutorial 'xor'; expected one of one-weight"):
         tutorials.get("xor")
     listed = subprocess.run([sys.executable, "-m", "chainrule", "tutorial", "--list"],

@@ -1,0 +1,26 @@
+"""MaxPooling3D: max pooling over the three spatial axes of a volume."""
+
+from chainrule.layers.pooling.base_pooling import BasePooling
+
+
+class MaxPooling3D(BasePooling):
+    """The maximum of each window of ``pool_size`` over the three spatial axes of a volume, channel by channel.
+
+    Args:
+        pool_size: an int or 3 ints ((2, 2, 2) by default).
+        strides: an int or 3 ints; None (the default): ``pool_size``.
+        padding: ``"valid"`` or ``"same"`` (see :class:`BasePooling`).
+        data_format: ``"channels_last"`` or ``"channels_first"``; None: the backend's
+            ``image_data_format()``.
+        **kwargs: the base Layer's arguments (``name``, ``dtype``...).
+
+    Input shape:
+        ``(batch, dim1, dim2, dim3, channels)``, or ``(batch, channels, dim1, dim2, dim3)`` for channels_first.
+    Output shape:
+        the same with each spatial size n turned into ``floor((n - pool) / stride) + 1`` ('valid')
+        or ``ceil(n / stride)`` ('same').
+    """
+
+    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, pool_dimensions=3, pool_mode="max", padding=padding,
+                         data_format=data_format, **kwargs)
