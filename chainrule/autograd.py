@@ -214,7 +214,7 @@ def unbroadcast(grad, tensor, node):
             extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
         )
         if axes:
-            grad = grad.sum(axis=axes, keepdims=True)
+            grad = _backend.sum_leading(grad, axes)
             if extra:
                 grad = grad.reshape(grad.shape[extra:])
         if grad.shape == shape:

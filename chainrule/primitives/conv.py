@@ -9,7 +9,7 @@ import itertools
 import math
 
 from chainrule.autograd import Function
-from chainrule._backend import xp
+from chainrule._backend import sum_leading, xp
 
 
 def output_size(n, k, stride, dilation, before, after):
@@ -100,7 +100,7 @@ class Conv(Function):
         gg = grad.reshape(rows, g, out // g).transpose(1, 0, 2)
         dx = dw = db = None
         if ctx.needs_input_grad[2]:
-            db = grad.reshape(rows, out).sum(axis=0)
+            db = sum_leading(grad.reshape(rows, out), (0,))[0]
         if ctx.needs_input_grad[1]:
             dwg = xp.matmul(cols.transpose(0, 2, 1), gg)  # (g, K*cg, rows) @ (g, rows, out_g)
             dw = xp.ascontiguousarray(dwg.transpose(1, 0, 2)).reshape(w.shape)

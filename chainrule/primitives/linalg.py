@@ -1,7 +1,7 @@
 """Matrix products."""
 
 from chainrule.autograd import Function
-from chainrule._backend import xp
+from chainrule._backend import sum_leading, xp
 
 
 class MatMul(Function):
@@ -75,5 +75,5 @@ class Linear(Function):
         rows = grad.reshape(-1, grad.shape[-1])  # (batch..., out) -> (rows, out)
         dx = grad @ w.T if ctx.needs_input_grad[0] else None
         dw = x.reshape(-1, x.shape[-1]).T @ rows if ctx.needs_input_grad[1] else None
-        db = rows.sum(axis=0) if ctx.needs_input_grad[2] else None
+        db = sum_leading(rows, (0,))[0] if ctx.needs_input_grad[2] else None
         return dx, dw, db

@@ -12,14 +12,14 @@ deviation of 1e-2) keeps its precision, where ``E[x^2] - E[x]^2`` would cancel t
 
 import math
 
-from chainrule._backend import xp
+from chainrule._backend import sum_leading, xp
 from chainrule.autograd import Function
 
 
 def _mean(a, axes, count):
     """The mean over ``axes`` (kept), nan for an empty selection, without NumPy's warning."""
     with xp.errstate(invalid="ignore", divide="ignore"):
-        return a.sum(axis=axes, keepdims=True) * (1.0 / count if count else math.nan)
+        return sum_leading(a, axes) * (1.0 / count if count else math.nan)
 
 
 def moments(x, axes):
