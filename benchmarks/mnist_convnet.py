@@ -16,6 +16,7 @@ model) in brackets. A library that is not installed is left out.
 
     python benchmarks/mnist_convnet.py [--rounds 3] [--samples 54000] [--threads 1]
         [--libraries chainrule torch tensorflow jax]
+    python benchmarks/mnist_convnet.py --profile    # where chainrule's step goes (cProfile, 30 batches)
 """
 
 import argparse
@@ -124,6 +125,29 @@ def run_torch(samples):
     return time.perf_counter() - start, before
 
 
+def profile(threads, batches=30):
+    """Prints the functions that take the most of chainrule's training steps (own time)."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(threads)  # before NumPy is imported
+    import cProfile
+    import pstats
+
+    import chainrule as keras
+
+    x, _, y = _data(batches * BATCH)
+    model = _keras_model(keras)
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    model.fit(x[:WARM_UP], y[:WARM_UP], batch_size=BATCH, verbose=0)
+    profiler = cProfile.Profile()
+    profiler.runcall(model.fit, x, y, batch_size=BATCH, verbose=0)
+    stats = pstats.Stats(profiler)
+    total = sum(row[2] for row in stats.stats.values())
+    print(f"{batches} steps, {total / batches * 1e3:.1f} ms each (under cProfile); own time by function:")
+    rows = sorted(stats.stats.items(), key=lambda item: -item[1][2])[:12]
+    for (path, line, function), (_, _, own, _, _) in rows:
+        print(f"{100 * own / total:5.1f}%  {function} ({os.path.basename(path)}:{line})")
+
+
 WORKERS = {"chainrule": run_chainrule, "torch": run_torch, "tensorflow": run_tensorflow, "jax": run_jax}
 MODULES = {"chainrule": "numpy", "torch": "torch", "tensorflow": "tensorflow", "jax": "keras"}
 
@@ -140,7 +164,10 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--libraries", nargs="+", choices=tuple(WORKERS), default=list(WORKERS))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--profile", action="store_true", help="chainrule's step under cProfile, by function")
     args = parser.parse_args()
+    if args.profile:
+        return profile(args.threads)
     if args.worker:
         seconds, before = WORKERS[args.worker](args.samples)
         print(json.dumps({"seconds": seconds * EPOCH / args.samples, "peak_mb": _rss_mb(), "before_mb": before}))

@@ -72,3 +72,20 @@ def test_sum_leading_carries_nan_and_inf():
     with np.errstate(invalid="ignore"):  # inf - inf, as np.sum warns too
         got = sum_leading(a, (0,))[0]
     assert np.isnan(got[0]) and np.isnan(got[1]) and got[2] == np.inf
+
+
+def test_fit_keeps_freed_memory_once_and_can_be_turned_off(monkeypatch):
+    calls = []
+    monkeypatch.setattr(_backend, "_allocator_kept", False)
+    monkeypatch.setattr(_backend.ctypes, "CDLL", lambda name: type("C", (), {"mallopt": lambda *a: calls.append(a)}))
+    model = cr.Sequential([cr.Input((2,)), cr.layers.Dense(1)])
+    model.compile(loss="mse", optimizer="sgd")
+    model.fit(np.zeros((4, 2)), np.zeros((4, 1)), verbose=0)
+    model.fit(np.zeros((4, 2)), np.zeros((4, 1)), verbose=0)
+    assert [(option, value.value) for option, value in calls] == [(-1, 1 << 30), (-3, 1 << 30)]  # once
+
+    calls.clear()
+    monkeypatch.setattr(_backend, "_allocator_kept", False)
+    monkeypatch.setenv("CHAINRULE_KEEP_FREED_MEMORY", "0")
+    _backend.keep_freed_memory()
+    assert calls == []

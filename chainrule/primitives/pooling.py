@@ -57,6 +57,8 @@ def _unpad_axis(dx, axis, pads):
 def _running_max(views, nan_aware):
     """The maximum over ``views`` and the index of the first view holding it (bool for two views).
     With ``nan_aware`` a NaN is always taken (nothing compares greater than it), as in PyTorch."""
+    if len(views) == 2 and not nan_aware:  # the common 2-wide pool: two passes, no copy
+        return xp.maximum(views[0], views[1]), xp.greater(views[1], views[0])
     best = views[0].copy()
     larger = xp.empty(best.shape, dtype=bool)
     index = None if len(views) == 2 else xp.zeros(best.shape, dtype=xp.min_scalar_type(len(views) - 1))

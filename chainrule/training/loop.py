@@ -17,6 +17,7 @@ import threading
 import warnings
 
 from chainrule.autograd import no_grad
+from chainrule import _backend
 from chainrule._backend import numpy as np
 from chainrule.tensor import Tensor, data_of
 from chainrule.training import data
@@ -247,6 +248,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         steps_per_epoch=None, validation_steps=None):
     """Trains ``model`` on ``(x, y)``; see :meth:`chainrule.models.Model.fit`."""
     _require_compiled(model, "fit")
+    _backend.keep_freed_memory()  # every step reuses the last one's memory (see its NOTE)
     batch_size = _batch_size(batch_size, "fit")
     verbose = _verbose(verbose, "fit")
     for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
