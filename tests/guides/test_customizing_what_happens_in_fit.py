@@ -432,7 +432,6 @@ def test_binary_crossentropy_takes_noisy_labels():
     assert float(numpy(loss)) == pytest.approx(0.5483553, rel=1e-5)  # Keras 3's value
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: chainrule.layers.LeakyReLU is missing")
 def test_the_leaky_relu_layer_of_the_gan():
     layer = layers.LeakyReLU(negative_slope=0.2)
     np.testing.assert_allclose(numpy(layer(np.array([[-1.0, 2.0]], "float32"))), [[-0.2, 2.0]])

@@ -1,1 +1,5 @@
 """core layers."""
+
+from chainrule.layers.core.identity import Identity
+
+__all__ = ["Identity"]

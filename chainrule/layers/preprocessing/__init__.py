@@ -1,0 +1,5 @@
+"""preprocessing layers."""
+
+from chainrule.layers.preprocessing.rescaling import Rescaling
+
+__all__ = ["Rescaling"]
