@@ -645,7 +645,7 @@ def test_spatial_dropout_mask_recovered_matches_torch_formula(case, dtype):
 def test_spatial_dropout_with_torch_mask_matches_torch_module(case, dtype, monkeypatch):
     """torch's own nn.DropoutNd mask, drawn in train mode, handed to the layer in place of its
     draw (the noise shape it asks for is checked): the same outputs and input gradients."""
-    import chainrule.layers.regularization.spatial_dropout as spatial_dropout
+    import chainrule.layers.regularization.dropout as dropout  # where every Dropout draws its mask
 
     rank, shape, data_format, module_cls = SPATIAL_DROPOUT_CASES[case]
     x = array(shape, "nonzero", seed=2).astype(dtype)
@@ -664,7 +664,7 @@ def test_spatial_dropout_with_torch_mask_matches_torch_module(case, dtype, monke
         assert tuple(noise_shape) == noise.shape and rate == RATE and np.dtype(mask_dtype) == np.dtype(dtype)
         return noise.astype(mask_dtype)
 
-    monkeypatch.setattr(spatial_dropout, "dropout_mask", torch_mask)
+    monkeypatch.setattr(dropout, "dropout_mask", torch_mask)
     layer = _spatial_dropout(rank, data_format, dtype)
     xc = cr.tensor(x, requires_grad=True)
     out = layer(xc, training=True)

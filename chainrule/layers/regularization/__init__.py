@@ -6,4 +6,5 @@ from chainrule.layers.regularization.gaussian_dropout import GaussianDropout
 from chainrule.layers.regularization.gaussian_noise import GaussianNoise
 from chainrule.layers.regularization.spatial_dropout import SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
 
-__all__ = ["AlphaDropout", "Dropout", "GaussianDropout", "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"]
+__all__ = ["AlphaDropout", "Dropout", "GaussianDropout", "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D",
+           "SpatialDropout3D"]

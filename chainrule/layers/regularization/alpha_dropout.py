@@ -44,14 +44,7 @@ class AlphaDropout(Dropout):
     def call(self, x, training=False):
         if not training or self.rate == 0.0:
             return x
-        shape = x.shape
-        if self.noise_shape is not None:
-            shape = tuple(s if n is None else n for n, s in zip(self.noise_shape, x.shape))
-            for axis, (n, size) in enumerate(zip(shape, x.shape)):
-                if n not in (1, size):  # checked before the mask is drawn: it never outgrows x
-                    raise ValueError(f"{self.describe()}: noise_shape {list(self.noise_shape)} does "
-                                     f"not fit inputs of shape {tuple(x.shape)}: axis {axis} has "
-                                     f"{n}, expected None, 1 or {size}")
+        shape = self.mask_shape(x)
         dtype = noise_dtype(x, self)
         kept = (uniform(shape, dtype=dtype, seed=self._generator).data >= self.rate).astype(dtype)
         p, saturated = self.rate, -SCALE * ALPHA

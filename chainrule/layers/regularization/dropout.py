@@ -47,15 +47,20 @@ class Dropout(Layer):
     def call(self, x, training=False):
         if not training or self.rate == 0.0:
             return x
-        shape = x.shape
-        if self.noise_shape is not None:
-            shape = tuple(s if n is None else n for n, s in zip(self.noise_shape, x.shape))
-            for axis, (n, size) in enumerate(zip(shape, x.shape)):
-                if n not in (1, size):  # checked before the mask is drawn: it never outgrows x
-                    raise ValueError(f"{self.describe()}: noise_shape {list(self.noise_shape)} does "
-                                     f"not fit inputs of shape {tuple(x.shape)}: axis {axis} has "
-                                     f"{n}, expected None, 1 or {size}")
-        return x * dropout_mask(shape, self.rate, x.dtype)
+        return x * dropout_mask(self.mask_shape(x), self.rate, x.dtype)
+
+    def mask_shape(self, x):
+        """The shape of the mask for inputs ``x``: ``noise_shape`` with None read from ``x``,
+        checked against ``x`` before anything is drawn, so a mask never outgrows its inputs."""
+        if self.noise_shape is None:
+            return x.shape
+        shape = tuple(s if n is None else n for n, s in zip(self.noise_shape, x.shape))
+        for axis, (n, size) in enumerate(zip(shape, x.shape)):
+            if n not in (1, size):
+                raise ValueError(f"{self.describe()}: noise_shape {list(self.noise_shape)} does "
+                                 f"not fit inputs of shape {tuple(x.shape)}: axis {axis} has "
+                                 f"{n}, expected None, 1 or {size}")
+        return shape
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

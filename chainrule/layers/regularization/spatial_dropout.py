@@ -2,7 +2,6 @@
 
 from chainrule.layers.layer import InputSpec
 from chainrule.layers.regularization.dropout import Dropout
-from chainrule.random import dropout_mask
 from chainrule.utils.argument_validation import refuse_keywords, standardize_data_format
 
 
@@ -28,16 +27,13 @@ class BaseSpatialDropout(Dropout):
         self.data_format = standardize_data_format(self, data_format)
         self.input_spec = InputSpec(ndim=rank + 2)
 
-    def _noise_shape(self, shape):
-        """One draw per sample and channel: ``(batch, 1, ..., channels)`` or ``(batch, channels, 1, ...)``."""
+    def mask_shape(self, x):
+        """One draw per sample and channel, broadcast over space: ``(batch, 1, ..., channels)`` or
+        ``(batch, channels, 1, ...)``."""
+        shape = x.shape
         if self.data_format == "channels_last":
             return (shape[0],) + (1,) * (len(shape) - 2) + (shape[-1],)
         return (shape[0], shape[1]) + (1,) * (len(shape) - 2)
-
-    def call(self, x, training=False):
-        if not training or self.rate == 0.0:
-            return x
-        return x * dropout_mask(self._noise_shape(x.shape), self.rate, x.dtype)  # broadcast over space
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
