@@ -63,3 +63,11 @@ def broadcast_shape(input_shape, axes):
 def as_floating(x, dtype):
     """Integer inputs as the layer's floating dtype (floating ones arrive in it already)."""
     return x if x.dtype.kind == "f" else x.astype(dtype)
+
+
+def scale_and_offset(z, gamma, beta, shape):
+    """``z * gamma + beta`` with either left out when None, the weights reshaped to ``shape`` (the
+    normalized axes kept, size 1 elsewhere): the affine step every normalization layer ends with."""
+    if gamma is not None:
+        z = z * gamma.reshape(shape)
+    return z + beta.reshape(shape) if beta is not None else z

@@ -4,6 +4,7 @@ import numbers
 
 from chainrule.layers.layer import InputSpec, Layer
 from chainrule.layers.normalization._arguments import (
+    scale_and_offset,
     as_floating,
     check_axis,
     check_number,
@@ -90,9 +91,7 @@ class GroupNormalization(Layer):
         grouped = x.reshape(shape[:a] + (self.groups, shape[a] // self.groups) + shape[a + 1:])
         axes = tuple(i for i in range(1, grouped.ndim) if i != a)  # all but the batch and the group
         z = normalize_moments(grouped, axes, self.epsilon)[0].reshape(shape)
-        if self.gamma is not None:
-            z = z * self.gamma.reshape(self._shape)
-        return z + self.beta.reshape(self._shape) if self.beta is not None else z
+        return scale_and_offset(z, self.gamma, self.beta, self._shape)
 
     def compute_output_shape(self, input_shape):
         resolve_axes(self.axis, input_shape, self)

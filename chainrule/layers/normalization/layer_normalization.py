@@ -4,6 +4,7 @@ import warnings
 
 from chainrule.layers.layer import InputSpec, Layer
 from chainrule.layers.normalization._arguments import (
+    scale_and_offset,
     as_floating,
     broadcast_shape,
     check_axis,
@@ -80,9 +81,7 @@ class LayerNormalization(Layer):
             variance = mean(centered * centered, self._axes, keepdims=True)
             return x / sqrt(variance + self.epsilon) * self.gamma.reshape(self._shape)
         z = normalize_moments(x, self._axes, self.epsilon)[0]  # (batch, ...) like x
-        if self.gamma is not None:
-            z = z * self.gamma.reshape(self._shape)
-        return z + self.beta.reshape(self._shape) if self.beta is not None else z
+        return scale_and_offset(z, self.gamma, self.beta, self._shape)
 
     def compute_output_shape(self, input_shape):
         resolve_axes(self.axis, input_shape, self)
