@@ -1,16 +1,23 @@
 """Optimizers with Keras's names, defaults and update rules, and learning-rate schedules."""
 
 from chainrule.optimizers import schedules
+from chainrule.optimizers.adadelta import Adadelta
 from chainrule.optimizers.adagrad import Adagrad
 from chainrule.optimizers.adam import Adam
+from chainrule.optimizers.adamax import Adamax
 from chainrule.optimizers.adamw import AdamW
+from chainrule.optimizers.ftrl import Ftrl
+from chainrule.optimizers.lion import Lion
+from chainrule.optimizers.nadam import Nadam
 from chainrule.optimizers.optimizer import Optimizer
 from chainrule.optimizers.rmsprop import RMSprop
 from chainrule.optimizers.sgd import SGD
 
-ALL = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
+ALL = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
+       "nadam": Nadam, "adamax": Adamax, "adadelta": Adadelta, "lion": Lion, "ftrl": Ftrl}
 
-__all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "get", "schedules"]
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lion", "Nadam",
+           "Optimizer", "RMSprop", "get", "schedules"]
 
 
 def get(identifier, where="optimizer"):

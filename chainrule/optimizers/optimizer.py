@@ -1,9 +1,11 @@
 """Optimizer: the base class that turns gradients into in-place weight updates.
 
 ``apply(grads, variables)`` clips the gradients (``clipnorm``, ``global_clipnorm``,
-``clipvalue``), applies decoupled weight decay (``w -= w * weight_decay * lr``), then calls the
-subclass's ``update_step(grad, variable, lr)`` for each variable and counts the step, in Keras's
-order. Updates write into the weights' arrays; the slots (moments) are arrays owned here.
+``clipvalue``), applies decoupled weight decay (``w -= w * weight_decay * lr``), calls the
+subclass's ``update_step(grad, variable, lr)`` for each variable, updates the moving average of
+the weights (``use_ema``) and overwrites the weights with it every ``ema_overwrite_frequency``
+steps, applies each variable's ``constraint``, and counts the step, in Keras's order. Updates
+write into the weights' arrays; the slots (moments) are arrays owned here.
 """
 
 import inspect
@@ -11,6 +13,7 @@ import math
 
 from chainrule import autograd
 from chainrule._backend import numpy as np
+from chainrule.optimizers import schedules
 from chainrule.optimizers.schedules import LearningRateSchedule
 from chainrule.tensor import Tensor
 from chainrule.utils.deprecation import warn_deprecated
@@ -27,6 +30,16 @@ class Optimizer:
         clipvalue: if set, each gradient is clipped to [-clipvalue, clipvalue].
         global_clipnorm: if set, all gradients are rescaled together so their joint L2 norm is at
             most this.
+        use_ema: if True, the optimizer keeps an exponential moving average of every weight it
+            trains (Polyak averaging): after each step ``average = ema_momentum * average +
+            (1 - ema_momentum) * w`` (the first step copies w). ``fit`` ends by writing the
+            averages into the weights (:meth:`finalize_variable_values`).
+        ema_momentum: 0.99; in [0, 1] (checked only with ``use_ema``, as Keras does).
+        ema_overwrite_frequency: None, or an integer >= 1: with ``use_ema``, every this many steps
+            the weights are overwritten with their averages during training too.
+        loss_scale_factor, gradient_accumulation_steps: Keras 3's mixed-precision loss scaling
+            and gradient accumulation; only None (their default) is accepted, anything else is
+            refused with a ValueError rather than ignored.
         name: the optimizer's name.
 
     Two tf.keras 2 arguments that Keras 3 removed are accepted with a DeprecationWarning:
@@ -41,8 +54,15 @@ class Optimizer:
     """
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name=None, **unknown):
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None, loss_scale_factor=None,
+                 gradient_accumulation_steps=None, name=None, **unknown):
         where = type(self).__name__
+        for arg, value in (("loss_scale_factor", loss_scale_factor),
+                           ("gradient_accumulation_steps", gradient_accumulation_steps)):
+            if value is not None:
+                raise ValueError(f"{where}: {arg} is not supported by chainrule; expected None, "
+                                 f"received {value!r}")
         learning_rate = self._tf_keras_2_lr(learning_rate, unknown)
         decay = unknown.pop("decay", None)
         if unknown:
@@ -65,6 +85,18 @@ class Optimizer:
         if clipnorm is not None and global_clipnorm is not None:
             raise ValueError(f"{where}: set at most one of clipnorm and global_clipnorm, "
                              f"received both ({clipnorm}, {global_clipnorm})")
+        if use_ema:
+            # as Keras: the EMA settings are only checked when they are used
+            ema_momentum = self.hyper(ema_momentum, "ema_momentum", where, 0.0, 1.0)
+            if ema_overwrite_frequency is not None:
+                if (not isinstance(ema_overwrite_frequency, (int, np.integer))
+                        or isinstance(ema_overwrite_frequency, bool) or ema_overwrite_frequency < 1):
+                    raise ValueError(f"{where}: ema_overwrite_frequency must be an integer >= 1 "
+                                     f"or None, received {ema_overwrite_frequency!r}")
+                ema_overwrite_frequency = int(ema_overwrite_frequency)
+        self.use_ema = bool(use_ema)
+        self.ema_momentum = ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
         self._check_learning_rate(learning_rate)
         self._learning_rate = learning_rate
         self.weight_decay = weight_decay
@@ -177,6 +209,8 @@ class Optimizer:
         self._check_floors(variables)
         self._variables = variables
         self._index = {id(v): i for i, v in enumerate(self._variables)}
+        if self.use_ema:
+            self.add_slot("average")
 
     def _check_floors(self, variables):
         first_of_dtype = {}
@@ -239,15 +273,79 @@ class Optimizer:
         lr = self.learning_rate
         if self.decay:
             lr = lr / (1.0 + self.decay * self.iterations)
+        self.prepare_step(lr)
         if self.weight_decay:
             for _, v in pairs:
                 w = v.data
                 w -= w * (self.weight_decay * lr)
         for g, (_, v) in zip(grads, pairs):
             self.update_step(g, v, lr)
+        changed = [v for _, v in pairs]
+        if self.use_ema:
+            changed = self._update_moving_average(changed)
+        # Keras's order: the constraints see the weights after the EMA step (and an overwrite)
+        for _, v in pairs:
+            self._constrain(v)
         # a backward through a graph that saved these weights before the step now refuses
-        autograd.mark_changed(*(v.data for _, v in pairs))
+        autograd.mark_changed(*(v.data for v in changed))
         self.iterations += 1
+
+    def prepare_step(self, lr):
+        """Called once per step with its learning rate, before any weight changes: a subclass
+        checks that the step can be taken, or computes what all its variables share (Nadam's
+        momentum schedule). Does nothing here."""
+
+    def _update_moving_average(self, changed):
+        """``average = m * average + (1 - m) * w`` for every variable the optimizer was built for
+        (m = 0 at the first step, so it starts at the weights), then, every
+        ``ema_overwrite_frequency`` steps, the weights take their averages. Returns the variables
+        whose values changed."""
+        momentum = self.ema_momentum if self.iterations != 0 else 0.0
+        for variable, average in zip(self._variables, self._slots["average"]):
+            average *= momentum
+            average += (1.0 - momentum) * variable.data
+        frequency = self.ema_overwrite_frequency
+        if frequency is not None and (self.iterations + 1) % frequency == 0:
+            for variable, average in zip(self._variables, self._slots["average"]):
+                variable.data[...] = average
+            return list(self._variables)
+        return changed
+
+    def _constrain(self, variable):
+        """Assigns ``variable.constraint(variable)`` (a Tensor or an array) to the variable, as
+        Keras does after each update (a weight with ``kernel_constraint="non_neg"``)."""
+        constraint = getattr(variable, "constraint", None)
+        if constraint is None:
+            return
+        with autograd.no_grad():
+            value = constraint(variable)
+        value = value.data if isinstance(value, Tensor) else np.asarray(value)
+        if value.shape != variable.shape:
+            raise ValueError(f"{self.name}: the constraint {constraint!r} of "
+                             f"{getattr(variable, 'path', 'a variable')} returned shape "
+                             f"{value.shape}; expected the variable's {variable.shape}")
+        variable.data[...] = value
+
+    def finalize_variable_values(self, var_list):
+        """Writes the moving averages into ``var_list`` when ``use_ema`` is set (``fit`` calls this
+        at its end, as Keras's does); otherwise does nothing. Before the first step there is no
+        average yet and the weights are left as they are (Keras would overwrite them with the
+        zeros its averages start from).
+
+        Raises:
+            ValueError: if a variable is not one this optimizer was built for.
+        """
+        if not self.use_ema or not self.built or self.iterations == 0:
+            return
+        var_list = list(var_list)
+        unknown = [getattr(v, "path", repr(v)) for v in var_list if id(v) not in self._index]
+        if unknown:
+            raise ValueError(f"{self.name}: finalize_variable_values received variables this "
+                             f"optimizer was not built for: {unknown}")
+        averages = self._slots["average"]
+        for variable in var_list:
+            variable.data[...] = averages[self._index[id(variable)]]
+        autograd.mark_changed(*(v.data for v in var_list))
 
     def _clipped(self, grads):
         if self.clipnorm is not None:
@@ -265,14 +363,48 @@ class Optimizer:
         raise NotImplementedError
 
     def get_config(self):
+        """The constructor's arguments, Keras's keys (a schedule as ``{class_name, config}``; a
+        learning rate that is a function as None: it has no data form)."""
         rate = self._learning_rate
-        config = {"name": self.name,
-                  "learning_rate": rate if _is_number(rate) else None,
+        if isinstance(rate, LearningRateSchedule):
+            rate = {"class_name": type(rate).__name__, "config": rate.get_config()}
+        elif not _is_number(rate):
+            rate = None
+        config = {"name": self.name, "learning_rate": rate,
                   "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
-                  "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm}
+                  "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm,
+                  "use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
+                  "ema_overwrite_frequency": self.ema_overwrite_frequency,
+                  "loss_scale_factor": None, "gradient_accumulation_steps": None}
         if self.decay is not None:
             config["decay"] = self.decay
         return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """The optimizer :meth:`get_config` describes (a fresh one: no steps, no slots).
+
+        Raises:
+            ValueError: for a learning-rate schedule that is not one of chainrule's.
+        """
+        config = dict(config)
+        rate = config.get("learning_rate")
+        if isinstance(rate, dict):
+            name = rate.get("class_name")
+            schedule = None
+            if isinstance(name, str):
+                schedule = (custom_objects or {}).get(name) or getattr(schedules, name, None)
+            known = isinstance(schedule, type) and issubclass(schedule, LearningRateSchedule)
+            if not known:
+                raise ValueError(f"{cls.__name__}.from_config: unknown learning-rate schedule "
+                                 f"{name!r}")
+            schedule_config = rate.get("config", {})
+            if not isinstance(schedule_config, dict):
+                raise TypeError(f"{cls.__name__}.from_config: expected the config of schedule "
+                                f"{name} as a dict, received {schedule_config!r}")
+            config["learning_rate"] = schedule.from_config(schedule_config) if hasattr(
+                schedule, "from_config") else schedule(**schedule_config)
+        return cls(**config)
 
     def __repr__(self):
         return f"<{type(self).__name__} learning_rate={self._learning_rate!r}>"

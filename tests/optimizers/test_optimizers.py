@@ -168,7 +168,7 @@ def test_clipping():
     (lambda: optimizers.SGD(momentum=-0.1), "momentum"),
     (lambda: optimizers.SGD(learning_rate=-1), "learning_rate must be a finite non-negative number"),
     (lambda: optimizers.SGD(clipnorm=1, global_clipnorm=1), "at most one of clipnorm and global_clipnorm"),
-    (lambda: optimizers.get("adamax"), "unknown optimizer 'adamax'.*'adam'"),
+    (lambda: optimizers.get("adamx"), "unknown optimizer 'adamx'.*'adam'"),
 ])
 def test_bad_arguments(make, message):
     with pytest.raises(ValueError, match=message):
