@@ -24,12 +24,13 @@ import re
 
 from chainrule._backend import as_array, ndarray, xp
 from chainrule.tensor import (Tensor, categorical_cross_entropy, clip, log, log_softmax, maximum,
-                              minimum, sigmoid_cross_entropy, softplus, sqrt, tensor, where)
+                              minimum, sigmoid, sigmoid_cross_entropy, softmax, softplus, sqrt,
+                              tensor, where)
 from chainrule.tensor import abs as absolute
 from chainrule.utils.deprecation import warn_deprecated
 
 EPSILON = 1e-7  # Keras's backend.epsilon()
-REDUCTIONS = ("sum_over_batch_size", "sum", "none", None)
+REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
 
 class Loss:
@@ -37,16 +38,26 @@ class Loss:
 
     Args:
         name: the loss's name.
-        reduction: "sum_over_batch_size" (default), "sum", or "none"/None for the per-sample
-            values.
+        reduction: "sum_over_batch_size" (default) or its synonym "mean": the weighted sum over
+            the number of per-sample values; "mean_with_sample_weight": the weighted sum over the
+            sum of the sample weights (over the number of values when there are none); "sum";
+            or "none"/None for the per-sample values.
+        dtype: the dtype the loss computes in, "float32" or "float64"; None (the default)
+            computes in the predictions' dtype. Keras casts both operands to it; so does this.
     """
 
-    def __init__(self, name=None, reduction="sum_over_batch_size"):
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         if reduction not in REDUCTIONS:
             raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, "
                              f"received {reduction!r}")
         self.name = name or _snake(type(self).__name__)
         self.reduction = reduction
+        self._dtype = None if dtype is None else _float_dtype(dtype, type(self).__name__)
+
+    @property
+    def dtype(self):
+        """The dtype the loss computes in (by name), or None for the predictions' dtype."""
+        return self._dtype
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         """The loss of ``y_true`` against ``y_pred``, reduced; see the class docstring.
@@ -65,16 +76,30 @@ class Loss:
         their values: for callers that checked all of them once with :meth:`check_targets`
         (``fit`` and ``evaluate`` do, before the first batch)."""
         y_pred = y_pred if isinstance(y_pred, Tensor) else tensor(y_pred)
+        mask = y_pred._keras_mask  # taken before a cast, which drops it (see apply_mask)
+        if self._dtype is not None and y_pred.dtype != self._dtype:
+            y_pred = y_pred.astype(self._dtype)
         y_true = _array(y_true, y_pred.dtype, f"{self.name}: y_true")
         self.check_target_shape(y_true, y_pred.shape, "y_true")
         values = self.call(self.prepare_targets(y_true, y_pred), y_pred)
+        weight = None
         if sample_weight is not None:
-            values = values * self._weights(sample_weight, values, y_pred.dtype)
-        if self.reduction in ("none", None):
+            weight = self._weights(sample_weight, values, y_pred.dtype)
+        mask = combine_masks(mask, getattr(values, "_keras_mask", None))
+        if mask is not None:
+            weight = apply_mask(weight, mask, values, self.reduction, f"{self.name}: y_pred's mask")
+        if weight is not None:
+            values = values * weight
+        if self.reduction in ("none", None) or values.ndim == 0:
             return values
         total = values.sum()
         if self.reduction == "sum":
             return total
+        if self.reduction == "mean_with_sample_weight" and weight is not None:
+            # NOTE: Keras divides by the sum of the weights as given (after their rank is matched),
+            # not broadcast to the values; a zero sum gives 0 (divide_no_nan)
+            divisor = float(weight.sum())
+            return total / divisor if divisor else total * 0.0
         return total / max(values.size, 1)
 
     def _weights(self, sample_weight, values, dtype):
@@ -118,10 +143,24 @@ class Loss:
         sparse cross-entropy, [0, 1] for the binary one). Called after the shape is checked."""
 
     def get_config(self):
-        return {"name": self.name, "reduction": self.reduction}
+        """``{"name": ..., "reduction": ...}``, and a built-in loss's own arguments (``delta``,
+        ``from_logits``...), so that ``type(loss).from_config(loss.get_config())`` remakes it."""
+        return {"name": self.name, "reduction": self.reduction,
+                **dict(getattr(self, "kwargs", {}))}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def _float_dtype(dtype, where):
+    name = getattr(dtype, "name", dtype)
+    if name not in ("float32", "float64"):
+        raise ValueError(f"{where}: dtype must be 'float32' or 'float64', received {dtype!r}")
+    return name
 
 
 def _snake(name):
@@ -155,6 +194,49 @@ def _match_rank(y_true, pred_shape):
     if y_true.ndim == len(pred_shape) + 1 and y_true.shape[-1] == 1:
         return y_true[..., 0]
     return y_true
+
+
+def combine_masks(first, second):
+    """The entries both masks keep (either mask alone, or None when there is none)."""
+    if first is None or second is None:
+        return second if first is None else first
+    return Tensor(xp.logical_and(_mask_array(first), _mask_array(second)))
+
+
+def _mask_array(mask):
+    return as_array(mask.data if isinstance(mask, Tensor) else mask, where="mask").astype(bool, copy=False)
+
+
+def apply_mask(weight, mask, values, reduction, where="mask"):
+    """The sample weights (an array, or None) with the mask of the predictions applied, as
+    Keras's ``apply_mask`` does: for the mean reductions each kept entry weighs
+    ``total / valid`` and a masked one 0, so the mean is over the kept entries only (0 when
+    none is kept); for the others the mask weighs 1 or 0. The result is matched to the rank
+    of ``values`` (the per-sample losses, shape ``(batch, ...)`` like the mask).
+
+    Raises:
+        ValueError: for a mask that does not fit the per-sample losses.
+    """
+    mask = _mask_array(mask)
+    dtype = values.dtype
+    if reduction in ("mean", "sum_over_batch_size"):
+        valid = xp.asarray(mask.sum(), dtype=dtype)
+        scale = xp.asarray(mask.size, dtype=dtype) / valid if valid else xp.asarray(0, dtype=dtype)
+        float_mask = xp.where(mask, scale, xp.asarray(0, dtype=dtype)).astype(dtype, copy=False)
+    else:
+        float_mask = mask.astype(dtype)
+    if weight is None:
+        weight = float_mask
+    elif weight.ndim < float_mask.ndim:  # one weight per sample, a mask per timestep
+        weight = match_weight_rank(weight, float_mask.ndim) * float_mask
+    else:
+        weight = weight * match_weight_rank(float_mask, weight.ndim)
+    matched = match_weight_rank(weight, values.ndim)
+    if matched.ndim != values.ndim or not all(w in (1, v) for w, v in zip(matched.shape, values.shape)):
+        raise ValueError(f"{where} of shape {mask.shape} does not fit the per-sample losses of "
+                         f"shape {tuple(values.shape)}; expected a mask of their shape (a loss "
+                         f"computed per timestep, for a mask of shape (batch, timesteps))")
+    return matched
 
 
 def match_weight_rank(weight, ndim):
@@ -344,6 +426,55 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     return categorical_cross_entropy(y_pred, y_true, axis=axis, epsilon=EPSILON)
 
 
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25, gamma=2.0,
+                              from_logits=False, label_smoothing=0.0, axis=-1):
+    """mean over ``axis`` of (1 - p_t)^gamma times the binary cross-entropy (Lin et al. 2017,
+    "Focal Loss for Dense Object Detection"), where p_t = y p + (1 - y)(1 - p) is the probability
+    given to the target: well-classified values count less.
+
+    As in Keras: the cross-entropy clips p to [eps, 1 - eps] but p_t does not; from logits, p is
+    their sigmoid (then clipped the same way); ``apply_class_balancing`` weighs each value by
+    ``alpha`` where y = 1 and ``1 - alpha`` where y = 0.
+    """
+    y_true, y_pred = _operands(y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        y_pred = sigmoid(y_pred)
+    p = clip(y_pred, EPSILON, 1.0 - EPSILON)
+    bce = -(y_true * log(p) + (1.0 - y_true) * log(1.0 - p))
+    p_t = y_true * y_pred + (1.0 - y_true) * (1.0 - y_pred)
+    focal = _focal_factor(p_t, gamma) * bce
+    if apply_class_balancing:
+        focal = (y_true * alpha + (1.0 - y_true) * (1.0 - alpha)) * focal
+    return focal.mean(axis=axis)
+
+
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False,
+                                   label_smoothing=0.0, axis=-1):
+    """sum over ``axis`` of -alpha (1 - p)^gamma y log p (Lin et al. 2017, for several classes):
+    the cross-entropy with each class's term scaled down as its probability nears 1. ``alpha`` is
+    a number or a list of per-class weights.
+
+    As in Keras: probabilities (the softmax of logits) are divided by their sum, then clipped to
+    [eps, 1 - eps], and that clipped p is both in the log and in the focal factor.
+    """
+    y_true, y_pred = _operands(y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_pred.shape[axis]
+    if from_logits:
+        y_pred = softmax(y_pred, axis=axis)
+    p = clip(y_pred / y_pred.sum(axis=axis, keepdims=True), EPSILON, 1.0 - EPSILON)
+    if isinstance(alpha, (list, tuple)):
+        alpha = xp.asarray(alpha, dtype=p.dtype)  # one weight per class, on the last axis
+    return (alpha * _focal_factor(p, gamma) * (-(y_true * log(p)))).sum(axis=axis)
+
+
+def _focal_factor(p, gamma):
+    # NOTE: (1 - p)^0 is 1 with no gradient: pow's derivative 0 * (1 - p)^-1 would be nan at p = 1
+    return 1.0 if gamma == 0 else (1.0 - p) ** gamma
+
+
 def _where_target(y_true, log_p):
     # NOTE: 0 log 0 := 0. A class the target gives no mass must add nothing even where its
     # log-probability is -inf (a masked logit); the product 0 * -inf alone would be nan. Only
@@ -354,14 +485,19 @@ def _where_target(y_true, log_p):
     return where(present, log_p, 0.0)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,
+                                    axis=-1):
     """-log p[y] for integer labels y (of the output's shape without its class axis).
 
     Logits of -inf are classes of probability 0, and a row of them all gives nan, as for
     :func:`categorical_crossentropy`.
 
+    With ``ignore_class`` (e.g. a segmentation's void label, which may lie outside [0, classes)),
+    its entries cost 0, get no gradient, and are masked (the result's ``_keras_mask``), so that a
+    loss averages over the other entries only, as Keras does.
+
     Raises:
-        ValueError: for a label that is not an integer in [0, classes).
+        ValueError: for a label that is not an integer in [0, classes) (or ``ignore_class``).
     """
     y_pred = y_pred if isinstance(y_pred, Tensor) else tensor(y_pred)
     if axis not in (-1, y_pred.ndim - 1):
@@ -369,6 +505,10 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
     labels = y_true.data if isinstance(y_true, Tensor) else xp.asarray(y_true)
     if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
         labels = labels[..., 0]  # (n, 1) labels for (n, classes) predictions, as Keras squeezes
+    valid = None
+    if ignore_class is not None:
+        valid = labels != ignore_class
+        labels = xp.where(valid, labels, 0)
     # NOTE: checked here, at the gather, so no caller can read label -1 as the last class
     _check_labels(labels, y_pred.shape[-1], "y_true", "sparse_categorical_crossentropy")
     if from_logits:
@@ -378,7 +518,11 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
         log_p = log(clip(p, EPSILON, 1.0 - EPSILON))
     labels = labels.astype(xp.int64)
     index = tuple(xp.indices(labels.shape, sparse=True)) + (labels,)
-    return -log_p[index]
+    if valid is None:
+        return -log_p[index]
+    values = where(valid, -log_p[index], 0.0)
+    values._keras_mask = Tensor(valid)
+    return values
 
 
 mse = MSE = mean_squared_error
@@ -395,89 +539,111 @@ bce = BCE = binary_crossentropy
 class LossFunctionWrapper(Loss):
     """A loss made from a function ``fn(y_true, y_pred, **kwargs)`` of per-sample values."""
 
-    def __init__(self, fn, name=None, reduction="sum_over_batch_size", **kwargs):
-        super().__init__(name=name or getattr(fn, "__name__", "loss"), reduction=reduction)
+    def __init__(self, fn, name=None, reduction="sum_over_batch_size", dtype=None, **kwargs):
+        super().__init__(name=name or getattr(fn, "__name__", "loss"), reduction=reduction,
+                         dtype=dtype)
         self.fn, self.kwargs = fn, kwargs
 
     def call(self, y_true, y_pred):
         return self.fn(y_true, y_pred, **self.kwargs)
 
+    def get_config(self):
+        config = super().get_config()
+        if type(self) is LossFunctionWrapper:
+            config["fn"] = self.fn
+        return config
+
 
 class MeanSquaredError(LossFunctionWrapper):
-    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error"):
-        super().__init__(mean_squared_error, name=name, reduction=reduction)
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error",
+                 dtype=None):
+        super().__init__(mean_squared_error, name=name, reduction=reduction, dtype=dtype)
 
 
 class MeanAbsoluteError(LossFunctionWrapper):
-    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error"):
-        super().__init__(mean_absolute_error, name=name, reduction=reduction)
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error",
+                 dtype=None):
+        super().__init__(mean_absolute_error, name=name, reduction=reduction, dtype=dtype)
 
 
 class MeanAbsolutePercentageError(LossFunctionWrapper):
-    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_percentage_error"):
-        super().__init__(mean_absolute_percentage_error, name=name, reduction=reduction)
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_percentage_error",
+                 dtype=None):
+        super().__init__(mean_absolute_percentage_error, name=name, reduction=reduction,
+                         dtype=dtype)
 
 
 class MeanSquaredLogarithmicError(LossFunctionWrapper):
-    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_logarithmic_error"):
-        super().__init__(mean_squared_logarithmic_error, name=name, reduction=reduction)
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_logarithmic_error",
+                 dtype=None):
+        super().__init__(mean_squared_logarithmic_error, name=name, reduction=reduction,
+                         dtype=dtype)
 
 
 class KLDivergence(LossFunctionWrapper):
     """Kullback-Leibler divergence of the predicted distribution from the targets'."""
 
-    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence"):
-        super().__init__(kl_divergence, name=name, reduction=reduction)
+    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence",
+                 dtype=None):
+        super().__init__(kl_divergence, name=name, reduction=reduction, dtype=dtype)
 
 
 class LogCosh(LossFunctionWrapper):
     """log(cosh(error)): about e^2 / 2 for small errors and |e| - log(2) for large ones."""
 
-    def __init__(self, reduction="sum_over_batch_size", name="log_cosh"):
-        super().__init__(log_cosh, name=name, reduction=reduction)
+    def __init__(self, reduction="sum_over_batch_size", name="log_cosh",
+                 dtype=None):
+        super().__init__(log_cosh, name=name, reduction=reduction, dtype=dtype)
 
 
 class Poisson(LossFunctionWrapper):
-    def __init__(self, reduction="sum_over_batch_size", name="poisson"):
-        super().__init__(poisson, name=name, reduction=reduction)
+    def __init__(self, reduction="sum_over_batch_size", name="poisson",
+                 dtype=None):
+        super().__init__(poisson, name=name, reduction=reduction, dtype=dtype)
 
 
 class Hinge(LossFunctionWrapper):
-    def __init__(self, reduction="sum_over_batch_size", name="hinge"):
-        super().__init__(hinge, name=name, reduction=reduction)
+    def __init__(self, reduction="sum_over_batch_size", name="hinge",
+                 dtype=None):
+        super().__init__(hinge, name=name, reduction=reduction, dtype=dtype)
 
 
 class SquaredHinge(LossFunctionWrapper):
-    def __init__(self, reduction="sum_over_batch_size", name="squared_hinge"):
-        super().__init__(squared_hinge, name=name, reduction=reduction)
+    def __init__(self, reduction="sum_over_batch_size", name="squared_hinge",
+                 dtype=None):
+        super().__init__(squared_hinge, name=name, reduction=reduction, dtype=dtype)
 
 
 class CategoricalHinge(LossFunctionWrapper):
-    def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge"):
-        super().__init__(categorical_hinge, name=name, reduction=reduction)
+    def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge",
+                 dtype=None):
+        super().__init__(categorical_hinge, name=name, reduction=reduction, dtype=dtype)
 
 
 class CosineSimilarity(LossFunctionWrapper):
-    def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity"):
-        super().__init__(cosine_similarity, name=name, reduction=reduction, axis=axis)
+    def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity",
+                 dtype=None):
+        super().__init__(cosine_similarity, name=name, reduction=reduction, dtype=dtype, axis=axis)
 
 
 class Huber(LossFunctionWrapper):
     """Quadratic for errors up to ``delta``, linear beyond (Huber 1964)."""
 
-    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss"):
+    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss",
+                 dtype=None):
         if delta <= 0:
             raise ValueError(f"Huber: delta must be positive, received {delta}")
-        super().__init__(huber, name=name, reduction=reduction, delta=float(delta))
+        super().__init__(huber, name=name, reduction=reduction, dtype=dtype, delta=float(delta))
 
 
 class BinaryCrossentropy(LossFunctionWrapper):
     """Cross-entropy of binary targets in [0, 1] against probabilities (or logits)."""
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
-                 reduction="sum_over_batch_size", name="binary_crossentropy"):
+                 reduction="sum_over_batch_size", name="binary_crossentropy",
+                 dtype=None):
         _check_smoothing(label_smoothing)
-        super().__init__(binary_crossentropy, name=name, reduction=reduction,
+        super().__init__(binary_crossentropy, name=name, reduction=reduction, dtype=dtype,
                          from_logits=bool(from_logits), label_smoothing=float(label_smoothing),
                          axis=axis)
 
@@ -497,9 +663,10 @@ class CategoricalCrossentropy(LossFunctionWrapper):
     """Cross-entropy of one-hot (or soft) targets against class probabilities (or logits)."""
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
-                 reduction="sum_over_batch_size", name="categorical_crossentropy"):
+                 reduction="sum_over_batch_size", name="categorical_crossentropy",
+                 dtype=None):
         _check_smoothing(label_smoothing)
-        super().__init__(categorical_crossentropy, name=name, reduction=reduction,
+        super().__init__(categorical_crossentropy, name=name, reduction=reduction, dtype=dtype,
                          from_logits=bool(from_logits), label_smoothing=float(label_smoothing),
                          axis=axis)
 
@@ -520,10 +687,18 @@ class CategoricalCrossentropy(LossFunctionWrapper):
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
     """Cross-entropy of integer class labels against class probabilities (or logits)."""
 
-    def __init__(self, from_logits=False, reduction="sum_over_batch_size",
-                 name="sparse_categorical_crossentropy"):
+    def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
+                 axis=-1, name="sparse_categorical_crossentropy", dtype=None):
+        if axis != -1:
+            raise ValueError(f"SparseCategoricalCrossentropy: only the last axis can hold "
+                             f"classes, received axis={axis!r}")
+        if ignore_class is not None and (isinstance(ignore_class, bool)
+                                         or not isinstance(ignore_class, (int, xp.integer))):
+            raise ValueError(f"SparseCategoricalCrossentropy: ignore_class must be None or an "
+                             f"integer label, received {ignore_class!r}")
         super().__init__(sparse_categorical_crossentropy, name=name, reduction=reduction,
-                         from_logits=bool(from_logits))
+                         dtype=dtype, from_logits=bool(from_logits),
+                         ignore_class=None if ignore_class is None else int(ignore_class))
 
     def prepare_targets(self, y_true, y_pred):
         if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
@@ -535,7 +710,78 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
 
     def check_target_values(self, y, output_shape, where):
         labels = y[..., 0] if y.ndim == len(output_shape) else y
+        ignore_class = self.kwargs.get("ignore_class")
+        if ignore_class is not None:
+            labels = xp.where(labels == ignore_class, 0, labels)
         _check_labels(labels, output_shape[-1], where, self.name)
+
+
+class BinaryFocalCrossentropy(LossFunctionWrapper):
+    """Binary cross-entropy that down-weights well-classified values by (1 - p_t)^gamma (see
+    :func:`binary_focal_crossentropy`); for imbalanced binary problems.
+
+    Args:
+        apply_class_balancing: whether to weigh positives by ``alpha`` and negatives by
+            ``1 - alpha``.
+        alpha: the positives' weight when balancing, in [0, 1].
+        gamma: the focusing parameter, >= 0 (0 is the plain cross-entropy).
+        from_logits, label_smoothing, axis, reduction, name, dtype: as BinaryCrossentropy.
+    """
+
+    def __init__(self, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
+                 label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
+                 name="binary_focal_crossentropy", dtype=None):
+        _check_smoothing(label_smoothing)
+        alpha = _check_focal(alpha, gamma, type(self).__name__)
+        super().__init__(binary_focal_crossentropy, name=name, reduction=reduction, dtype=dtype,
+                         apply_class_balancing=bool(apply_class_balancing), alpha=alpha,
+                         gamma=float(gamma), from_logits=bool(from_logits),
+                         label_smoothing=float(label_smoothing), axis=axis)
+
+    check_target_values = BinaryCrossentropy.check_target_values
+
+
+class CategoricalFocalCrossentropy(CategoricalCrossentropy):
+    """Categorical cross-entropy with each class's term scaled by alpha (1 - p)^gamma (see
+    :func:`categorical_focal_crossentropy`); for imbalanced classes.
+
+    Args:
+        alpha: a weight on every term, or a list of one weight per class (e.g. inverse class
+            frequencies).
+        gamma: the focusing parameter, >= 0 (0 with alpha 1 is the plain cross-entropy).
+        from_logits, label_smoothing, axis, reduction, name, dtype: as CategoricalCrossentropy.
+    """
+
+    def __init__(self, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name="categorical_focal_crossentropy",
+                 dtype=None):
+        _check_smoothing(label_smoothing)
+        alpha = _check_focal(alpha, gamma, type(self).__name__, per_class=True)
+        LossFunctionWrapper.__init__(
+            self, categorical_focal_crossentropy, name=name, reduction=reduction, dtype=dtype,
+            alpha=alpha, gamma=float(gamma), from_logits=bool(from_logits),
+            label_smoothing=float(label_smoothing), axis=axis)
+
+
+def _check_focal(alpha, gamma, where, per_class=False):
+    """alpha must be a number (or, for the categorical loss, a list of per-class weights) and
+    gamma a number >= 0 (a negative one would weigh well-classified values more, without bound).
+    Returns alpha as a float, or a float64 array of per-class weights."""
+    if per_class and isinstance(alpha, (list, tuple, ndarray)):
+        weights = xp.asarray(alpha, dtype=xp.float64)
+        if weights.ndim != 1 or not xp.isfinite(weights).all():
+            raise ValueError(f"{where}: alpha must be a number or a list of per-class weights, "
+                             f"received {alpha!r}")
+        alpha = [float(a) for a in weights]
+    elif isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
+        raise ValueError(f"{where}: alpha must be a number"
+                         f"{' or a list of per-class weights' if per_class else ''}, received "
+                         f"{alpha!r}")
+    else:
+        alpha = float(alpha)
+    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or gamma < 0:
+        raise ValueError(f"{where}: gamma must be a number >= 0, received {gamma!r}")
+    return alpha
 
 
 def _check_smoothing(value):
@@ -594,7 +840,9 @@ ALL = {
     "cosine_similarity": CosineSimilarity,
     "huber": Huber,
     "binary_crossentropy": BinaryCrossentropy, "bce": BinaryCrossentropy,
+    "binary_focal_crossentropy": BinaryFocalCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
+    "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
 }
 # the class names, as Keras 3 accepts them: "MeanSquaredError" (exactly: "LogCosh" is a class,
