@@ -10,9 +10,15 @@ import math
 
 from chainrule import _backend
 from chainrule._backend import xp
+from chainrule.utils.object_serialization import deserialize_object, serialize_object
 
 
-def _fans(shape):
+def _fans(shape, input_axes=None, output_axes=None):
+    """(fan in, fan out) of a weight of ``shape``: the products of ``input_axes`` and
+    ``output_axes`` when both are given (EinsumDense's kernels), else Keras's rule for dense and
+    convolution kernels."""
+    if input_axes is not None and output_axes is not None:
+        return math.prod(shape[a] for a in input_axes), math.prod(shape[a] for a in output_axes)
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
@@ -29,6 +35,11 @@ class Initializer:
 
     def get_config(self):
         return {}
+
+    @classmethod
+    def from_config(cls, config):
+        """The initializer :meth:`get_config`'s dict describes."""
+        return cls(**config)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -101,7 +112,8 @@ class VarianceScaling(Initializer):
     MODES = ("fan_in", "fan_out", "fan_avg")
     DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None,
+                 input_axes=None, output_axes=None):
         if scale <= 0:
             raise ValueError(f"VarianceScaling: scale must be positive, received {scale}")
         if mode not in self.MODES:
@@ -112,9 +124,12 @@ class VarianceScaling(Initializer):
                 f"received {distribution!r}"
             )
         self.scale, self.mode, self.distribution, self.seed = float(scale), mode, distribution, seed
+        # the axes whose sizes multiply into the fans (None: the dense and convolution rule)
+        self.input_axes = None if input_axes is None else [int(a) for a in input_axes]
+        self.output_axes = None if output_axes is None else [int(a) for a in output_axes]
 
     def __call__(self, shape, dtype=None):
-        fan_in, fan_out = _fans(shape)
+        fan_in, fan_out = _fans(shape, self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         variance = self.scale / max(1.0, n)
         generator = _generator(self.seed)
@@ -129,57 +144,57 @@ class VarianceScaling(Initializer):
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                "seed": self.seed}
+                "seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class GlorotUniform(VarianceScaling):
     """Uniform in [-limit, limit], limit = sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
 
-    def __init__(self, seed=None):
-        super().__init__(1.0, "fan_avg", "uniform", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(1.0, "fan_avg", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class GlorotNormal(VarianceScaling):
-    def __init__(self, seed=None):
-        super().__init__(1.0, "fan_avg", "truncated_normal", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(1.0, "fan_avg", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class HeUniform(VarianceScaling):
-    def __init__(self, seed=None):
-        super().__init__(2.0, "fan_in", "uniform", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(2.0, "fan_in", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class HeNormal(VarianceScaling):
-    def __init__(self, seed=None):
-        super().__init__(2.0, "fan_in", "truncated_normal", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(2.0, "fan_in", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class LecunUniform(VarianceScaling):
-    def __init__(self, seed=None):
-        super().__init__(1.0, "fan_in", "uniform", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(1.0, "fan_in", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class LecunNormal(VarianceScaling):
-    def __init__(self, seed=None):
-        super().__init__(1.0, "fan_in", "truncated_normal", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(1.0, "fan_in", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class Orthogonal(Initializer):
@@ -243,8 +258,28 @@ ALL = {
 }
 
 
+_CLASSES = {cls.__name__: cls for cls in set(ALL.values())}
+_MODULE = "keras.initializers"
+
+
+def serialize(initializer):
+    """``initializer``'s description, Keras's form: ``{"module": "keras.initializers",
+    "class_name": "HeNormal", "config": {"seed": None}, "registered_name": None}`` (None for
+    None); a user's class or function by its registered name."""
+    return serialize_object(initializer, _CLASSES, _MODULE)
+
+
+def deserialize(config, custom_objects=None):
+    """The initializer a :func:`serialize` description (or a name) describes: chainrule's
+    classes, registered ones and ``custom_objects`` only; anything else is a ValueError."""
+    if isinstance(config, str):
+        return get(config)
+    return deserialize_object(config, _CLASSES, "initializer", custom_objects)
+
+
 def get(identifier, where="initializer"):
-    """Resolves a name (``"glorot_uniform"``), an Initializer or a callable ``(shape, dtype)``.
+    """Resolves a name (``"glorot_uniform"``), a description dict (:func:`serialize`'s), an
+    Initializer or a callable ``(shape, dtype)``.
 
     Raises:
         ValueError: for an unknown name, listing the known ones.
@@ -252,13 +287,20 @@ def get(identifier, where="initializer"):
     if isinstance(identifier, str):
         key = identifier.lower()
         if key not in ALL:
-            raise ValueError(
-                f"{where}: unknown initializer {identifier!r}; expected one of {sorted(ALL)}"
-            )
+            found = _CLASSES.get(identifier)
+            if found is None:
+                raise ValueError(f"{where}: unknown initializer {identifier!r}; expected one of "
+                                 f"{sorted(ALL)}")
+            return found()
         return ALL[key]()
+    if isinstance(identifier, dict):
+        try:
+            return deserialize_object(identifier, _CLASSES, "initializer")
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{where}: {error}") from None
     if callable(identifier):
         return identifier
     raise ValueError(
-        f"{where}: expected an initializer name or a callable, received {identifier!r}"
+        f"{where}: expected an initializer name, a description dict or a callable, received "
+        f"{identifier!r}"
     )
-

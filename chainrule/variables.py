@@ -5,6 +5,7 @@ from chainrule._backend import as_array, xp
 from chainrule.tensor import Tensor
 
 AGGREGATIONS = ("none", "mean", "sum", "only_first_replica")
+any_regularized = False  # whether any variable was ever given a regularizer (see Layer.losses)
 
 
 class Variable(Tensor):
@@ -21,14 +22,20 @@ class Variable(Tensor):
         aggregation: how a distributed copy would be combined, as Keras records it: "none"
             (None), "mean", "sum" or "only_first_replica". Metrics' variables say "sum".
 
+    ``regularizer`` and ``constraint`` (None unless :meth:`Layer.add_weight` was given them) are
+    a penalty that ``layer.losses`` adds to the training loss and a projection the optimizer
+    applies after each update.
+
     Raises:
         ValueError: for another ``aggregation``.
     """
 
-    __slots__ = ("path", "_trainable", "aggregation")
+    __slots__ = ("path", "_trainable", "aggregation", "_regularizer", "constraint")
 
     def __init__(self, value, name, path=None, trainable=True, aggregation="none"):
         super().__init__(value)
+        self._regularizer = None
+        self.constraint = None  # applied by the optimizer after each update (see Layer.add_weight)
         aggregation = "none" if aggregation is None else aggregation
         if aggregation not in AGGREGATIONS:
             raise ValueError(f"Variable {path or name}: aggregation must be one of "
@@ -38,6 +45,18 @@ class Variable(Tensor):
         self._trainable = False
         self.trainable = trainable
         self.aggregation = aggregation
+
+    @property
+    def regularizer(self):
+        """The regularizer whose penalty on this variable ``layer.losses`` includes (None)."""
+        return self._regularizer
+
+    @regularizer.setter
+    def regularizer(self, regularizer):
+        global any_regularized
+        if regularizer is not None:
+            any_regularized = True  # from now on, Layer.losses looks for penalties
+        self._regularizer = regularizer
 
     @property
     def trainable(self):

@@ -173,8 +173,6 @@ def test_losses_are_reset_at_each_top_level_call():
     assert float(numpy(layer.losses[0])) == pytest.approx(1e-2)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: chainrule.regularizers is missing, and Dense takes no "
-                   "kernel_regularizer argument")
 def test_a_kernel_regularizer_adds_to_the_losses():
     class OuterLayerWithKernelRegularizer(keras.layers.Layer):
         def __init__(self):

@@ -172,8 +172,9 @@ def test_softmax_refuses_a_mask_of_another_shape(mask, message):
     (lambda: layers.PReLU(shared_axes=0), "shared_axes must be None, an int or a list of ints >= 1"),
     (lambda: layers.PReLU(shared_axes=[1, -1]), "shared_axes must be None, an int or a list of ints >= 1"),
     (lambda: layers.PReLU(alpha_initializer="nope"), "alpha_initializer: unknown initializer 'nope'"),
-    (lambda: layers.PReLU(alpha_regularizer="l2"), "alpha_regularizer is not supported yet"),
-    (lambda: layers.PReLU(alpha_constraint="non_neg"), "alpha_constraint is not supported yet"),
+    (lambda: layers.PReLU(alpha_regularizer="l_2"), "alpha_regularizer: Could not interpret regularizer"),
+    (lambda: layers.PReLU(alpha_constraint={"class_name": "Exec", "config": {}}),
+     "alpha_constraint: Could not interpret constraint identifier: unknown constraint 'Exec'"),
 ])
 def test_bad_arguments_are_named(make, message):
     with pytest.raises(ValueError, match=message):

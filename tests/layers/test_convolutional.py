@@ -397,9 +397,9 @@ def test_separable_conv2d_matches_torch(kwargs):
     ("Conv2D", (4, 3), dict(padding="causal"), r"padding must be one of \['valid', 'same'\].*'causal'"),
     ("Conv1D", (4, 3), dict(padding="full"), r"padding must be one of \['valid', 'same', 'causal'\]"),
     ("Conv2D", (4, 3), dict(data_format="channels_middle"), "data_format must be 'channels_last' or 'channels_first'"),
-    ("Conv2D", (4, 3), dict(kernel_regularizer="l2"), "kernel_regularizer is not supported yet.*'l2'"),
-    ("Conv1D", (4, 3), dict(activity_regularizer="l1", bias_constraint="non_neg"),
-     "activity_regularizer, bias_constraint are not supported yet"),
+    ("Conv2D", (4, 3), dict(kernel_regularizer="l3"), "kernel_regularizer: Could not interpret regularizer.*'l3'"),
+    ("Conv1D", (4, 3), dict(activity_regularizer="L1_L2"), "activity_regularizer: Could not interpret regularizer"),
+    ("Conv1D", (4, 3), dict(bias_constraint=3), "bias_constraint: Could not interpret constraint identifier: 3"),
     ("Conv2D", (4, 3), dict(activation="relu7"), "unknown activation 'relu7'"),
     ("Conv2D", (4, 3), dict(kernel_initializer="glorot"), "unknown initializer 'glorot'"),
     ("Conv2DTranspose", (4, 3), dict(strides=2, output_padding=2), "output_padding must be less than strides"),
@@ -407,9 +407,9 @@ def test_separable_conv2d_matches_torch(kwargs):
     ("Conv1DTranspose", (4, 3), dict(strides=2, dilation_rate=2), "strides > 1 cannot be combined"),
     ("Conv1DTranspose", (4, 3), dict(padding="causal"), "padding must be one of"),
     ("DepthwiseConv2D", (3,), dict(depth_multiplier=0), "depth_multiplier must be a positive int"),
-    ("DepthwiseConv1D", (3,), dict(depthwise_regularizer="l2"), "depthwise_regularizer is not supported"),
+    ("DepthwiseConv1D", (3,), dict(depthwise_regularizer="l1l3"), "depthwise_regularizer: Could not interpret"),
     ("SeparableConv2D", (4, 3), dict(depth_multiplier=-1), "depth_multiplier must be a positive int"),
-    ("SeparableConv1D", (4, 3), dict(pointwise_constraint="non_neg"), "pointwise_constraint is not supported"),
+    ("SeparableConv1D", (4, 3), dict(pointwise_constraint="nonneg"), "pointwise_constraint: Could not interpret"),
 ])
 def test_bad_arguments_are_named(cls, args, kwargs, message):
     with pytest.raises(ValueError, match=message) as error:

@@ -14,6 +14,8 @@ class Activation(Layer):
         Any. Output shape: the same.
     """
 
+    supports_masking = True  # the output keeps the input's mask, as in Keras
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation, where=f"{self.name}: activation")

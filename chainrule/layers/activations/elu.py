@@ -18,6 +18,8 @@ class ELU(Layer):
         Any. Output shape: the same.
     """
 
+    supports_masking = True  # the output keeps the input's mask, as in Keras
+
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(alpha, numbers.Real) or isinstance(alpha, bool) or not math.isfinite(alpha):

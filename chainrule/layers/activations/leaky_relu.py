@@ -19,6 +19,8 @@ class LeakyReLU(Layer):
         Any. Output shape: the same.
     """
 
+    supports_masking = True  # the output keeps the input's mask, as in Keras
+
     def __init__(self, negative_slope=0.3, **kwargs):
         if "alpha" in kwargs:
             negative_slope = kwargs.pop("alpha")

@@ -1,8 +1,9 @@
 """PReLU: the rectified linear unit with a learned slope below zero."""
 
+from chainrule.layers._penalties import penalties_config, set_penalties
 from chainrule.layers.layer import InputSpec, Layer, format_shape
 from chainrule.tensor import relu
-from chainrule.utils.argument_validation import is_int, refuse_unsupported
+from chainrule.utils.argument_validation import is_int
 
 
 class PReLU(Layer):
@@ -11,8 +12,9 @@ class PReLU(Layer):
 
     Args:
         alpha_initializer: initializer of ``alpha`` ("Zeros": the layer starts as a ReLU).
-        alpha_regularizer: must be None (chainrule has no regularizers yet).
-        alpha_constraint: must be None (chainrule has no constraints yet).
+        alpha_regularizer: a penalty on ``alpha`` that joins the training loss (``"l2"``, a
+            Regularizer, a description dict or None).
+        alpha_constraint: a projection of ``alpha`` after each optimizer update (None).
         shared_axes: an axis or a list of axes (1 is the first after the batch) along which one
             ``alpha`` serves every position, e.g. ``[1, 2]`` for one slope per channel of images.
         **kwargs: the base Layer's arguments (``name``, ``dtype``...).
@@ -21,14 +23,14 @@ class PReLU(Layer):
         ``(batch, ...)``, every non-shared axis of a known size. Output shape: the same.
     """
 
+    supports_masking = True  # the output keeps the input's mask, as in Keras
+
     def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None,
                  shared_axes=None, **kwargs):
         super().__init__(**kwargs)
         self.check_initializers(alpha_initializer=alpha_initializer)
-        refuse_unsupported(self, alpha_regularizer=alpha_regularizer, alpha_constraint=alpha_constraint)
         self.alpha_initializer = alpha_initializer
-        self.alpha_regularizer = None
-        self.alpha_constraint = None
+        set_penalties(self, alpha_regularizer=alpha_regularizer, alpha_constraint=alpha_constraint)
         if shared_axes is None:
             self.shared_axes = None
         else:
@@ -48,7 +50,8 @@ class PReLU(Layer):
         if None in shape:
             raise ValueError(f"{self.describe()}: needs a known size on every axis not in shared_axes, "
                              f"received input shape {format_shape(input_shape)}")
-        self.alpha = self.add_weight("alpha", shape, self.alpha_initializer)
+        self.alpha = self.add_weight("alpha", shape, self.alpha_initializer,
+                                     regularizer=self.alpha_regularizer, constraint=self.alpha_constraint)
         self.input_spec = InputSpec(ndim=rank, axes={axis: input_shape[axis]
                                                      for axis in range(1, rank) if axis not in shared})
 
@@ -61,4 +64,5 @@ class PReLU(Layer):
 
     def get_config(self):
         return {**super().get_config(), "alpha_initializer": self.alpha_initializer,
-                "alpha_regularizer": None, "alpha_constraint": None, "shared_axes": self.shared_axes}
+                **penalties_config(self, "alpha_regularizer", "alpha_constraint"),
+                "shared_axes": self.shared_axes}

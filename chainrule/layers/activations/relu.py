@@ -29,6 +29,8 @@ class ReLU(Layer):
         Any. Output shape: the same.
     """
 
+    supports_masking = True  # the output keeps the input's mask, as in Keras
+
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
         self.max_value = check_non_negative(self, "max_value", max_value, allow_none=True)

@@ -30,6 +30,8 @@ class Softmax(Layer):
         Any. Output shape: the same.
     """
 
+    supports_masking = True  # the output keeps the input's mask, as in Keras
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]

@@ -2,10 +2,11 @@
 every convolutional layer shares."""
 
 from chainrule import activations
+from chainrule.layers._penalties import penalties_config, set_penalties
 from chainrule.layers.layer import InputSpec, Layer, format_shape
 from chainrule.ops.nn import same_padding
 from chainrule.tensor import conv, reshape, transpose
-from chainrule.utils.argument_validation import (positive_int, refuse_unsupported, standardize_data_format,
+from chainrule.utils.argument_validation import (positive_int, standardize_data_format,
                                                 standardize_padding, standardize_tuple)
 
 # --- shapes shared by the convolutional layers -------------------------------------------------
@@ -90,8 +91,11 @@ class BaseConv(Layer):
         use_bias: whether to add a bias.
         kernel_initializer: initializer of the kernel ``(*kernel_size, in // groups, filters)``.
         bias_initializer: initializer of the bias ``(filters,)``.
-        kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
-            bias_constraint: Keras's arguments, accepted only as None until chainrule has them.
+        kernel_regularizer, bias_regularizer: penalties on the kernel and the bias that join the
+            training loss (``"l2"``, a Regularizer, a description dict or None).
+        activity_regularizer: a penalty on the output (divided by the batch size).
+        kernel_constraint, bias_constraint: projections applied after each optimizer update
+            (``"max_norm"``, a Constraint... or None).
         **kwargs: the base Layer's arguments (``name``, ``dtype``, ``input_shape``...).
 
     Raises:
@@ -105,7 +109,7 @@ class BaseConv(Layer):
                  groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.rank = rank
         self.filters = positive_int(self, filters, "filters")
         self.groups = positive_int(self, groups, "groups")
@@ -125,9 +129,8 @@ class BaseConv(Layer):
         self.check_initializers(kernel_initializer=kernel_initializer, bias_initializer=bias_initializer)
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
-        refuse_unsupported(self, kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                           activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-                           bias_constraint=bias_constraint)
+        set_penalties(self, kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                      kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.input_spec = InputSpec(ndim=rank + 2)
 
     def build(self, input_shape):
@@ -138,8 +141,11 @@ class BaseConv(Layer):
                              f"groups={self.groups}")
         self.compute_output_shape(input_shape)  # a kernel larger than the input fails here
         self.kernel = self.add_weight("kernel", self.kernel_size + (channels // self.groups, self.filters),
-                                      self.kernel_initializer)
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) if self.use_bias else None
+                                      self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = (self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                     regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+                     if self.use_bias else None)
         channel_axis = -1 if self.data_format == "channels_last" else 1
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={channel_axis: channels})
 
@@ -171,5 +177,5 @@ class BaseConv(Layer):
                 "dilation_rate": self.dilation_rate, "groups": self.groups,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": self.kernel_initializer, "bias_initializer": self.bias_initializer,
-                "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
-                "kernel_constraint": None, "bias_constraint": None}
+                **penalties_config(self, "kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                                   "kernel_constraint", "bias_constraint")}

@@ -3,9 +3,10 @@ Conv2DTranspose."""
 
 from chainrule import activations
 from chainrule.layers.convolutional.base_conv import add_bias, channels_of, spatial_of, with_channels
+from chainrule.layers._penalties import penalties_config, set_penalties
 from chainrule.layers.layer import InputSpec, Layer, format_shape
 from chainrule.ops.nn import conv_transpose, conv_transpose_padding
-from chainrule.utils.argument_validation import (positive_int, refuse_unsupported, standardize_data_format,
+from chainrule.utils.argument_validation import (positive_int, standardize_data_format,
                                                 standardize_padding, standardize_tuple)
 
 
@@ -30,7 +31,7 @@ class BaseConvTranspose(Layer):
         kernel_initializer: initializer of the kernel ``(*kernel_size, filters, in)``.
         bias_initializer: initializer of the bias ``(filters,)``.
         kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
-            bias_constraint: accepted only as None until chainrule has them.
+            bias_constraint: penalties and constraints, as in the convolutions (BaseConv).
         **kwargs: the base Layer's arguments (``name``, ``dtype``, ``input_shape``...).
 
     Raises:
@@ -42,7 +43,7 @@ class BaseConvTranspose(Layer):
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
                  **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.rank = rank
         self.filters = positive_int(self, filters, "filters")
         self.kernel_size = standardize_tuple(self, kernel_size, rank, "kernel_size")
@@ -64,16 +65,18 @@ class BaseConvTranspose(Layer):
         self.check_initializers(kernel_initializer=kernel_initializer, bias_initializer=bias_initializer)
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
-        refuse_unsupported(self, kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                           activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-                           bias_constraint=bias_constraint)
+        set_penalties(self, kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                      kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.input_spec = InputSpec(ndim=rank + 2)
 
     def build(self, input_shape):
         channels = channels_of(self, input_shape)
         self.compute_output_shape(input_shape)
-        self.kernel = self.add_weight("kernel", self.kernel_size + (self.filters, channels), self.kernel_initializer)
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) if self.use_bias else None
+        self.kernel = self.add_weight("kernel", self.kernel_size + (self.filters, channels), self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.bias = (self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                     regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+                     if self.use_bias else None)
         channel_axis = -1 if self.data_format == "channels_last" else 1
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={channel_axis: channels})
 
@@ -112,5 +115,5 @@ class BaseConvTranspose(Layer):
                 "data_format": self.data_format, "dilation_rate": self.dilation_rate,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": self.kernel_initializer, "bias_initializer": self.bias_initializer,
-                "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
-                "kernel_constraint": None, "bias_constraint": None}
+                **penalties_config(self, "kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                                   "kernel_constraint", "bias_constraint")}

@@ -2,9 +2,10 @@
 
 from chainrule import activations
 from chainrule.layers.convolutional.base_conv import add_bias, channels_of, conv_output_shape
+from chainrule.layers._penalties import penalties_config, set_penalties
 from chainrule.layers.layer import InputSpec, Layer
 from chainrule.ops.nn import depthwise_conv
-from chainrule.utils.argument_validation import (positive_int, refuse_unsupported, standardize_data_format,
+from chainrule.utils.argument_validation import (positive_int, standardize_data_format,
                                                 standardize_padding, standardize_tuple)
 
 
@@ -23,7 +24,8 @@ class BaseDepthwiseConv(Layer):
             the weight named "kernel" as in Keras.
         bias_initializer: initializer of the bias ``(in * depth_multiplier,)``.
         depthwise_regularizer, bias_regularizer, activity_regularizer, depthwise_constraint,
-            bias_constraint: accepted only as None until chainrule has them.
+            bias_constraint: penalties and constraints, as in the convolutions (BaseConv); the
+            depthwise ones apply to the kernel.
         **kwargs: the base Layer's arguments (``name``, ``dtype``, ``input_shape``...).
 
     Raises:
@@ -34,7 +36,7 @@ class BaseDepthwiseConv(Layer):
                  dilation_rate=1, activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
                  bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, depthwise_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.rank = rank
         self.depth_multiplier = positive_int(self, depth_multiplier, "depth_multiplier")
         self.kernel_size = standardize_tuple(self, kernel_size, rank, "kernel_size")
@@ -47,17 +49,18 @@ class BaseDepthwiseConv(Layer):
         self.check_initializers(depthwise_initializer=depthwise_initializer, bias_initializer=bias_initializer)
         self.depthwise_initializer = depthwise_initializer
         self.bias_initializer = bias_initializer
-        refuse_unsupported(self, depthwise_regularizer=depthwise_regularizer, bias_regularizer=bias_regularizer,
-                           activity_regularizer=activity_regularizer, depthwise_constraint=depthwise_constraint,
-                           bias_constraint=bias_constraint)
+        set_penalties(self, depthwise_regularizer=depthwise_regularizer, bias_regularizer=bias_regularizer,
+                      depthwise_constraint=depthwise_constraint, bias_constraint=bias_constraint)
         self.input_spec = InputSpec(ndim=rank + 2)
 
     def build(self, input_shape):
         channels = channels_of(self, input_shape)
         self.compute_output_shape(input_shape)
         self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.depth_multiplier),
-                                      self.depthwise_initializer)
-        self.bias = (self.add_weight("bias", (channels * self.depth_multiplier,), self.bias_initializer)
+                                      self.depthwise_initializer, regularizer=self.depthwise_regularizer,
+                                      constraint=self.depthwise_constraint)
+        self.bias = (self.add_weight("bias", (channels * self.depth_multiplier,), self.bias_initializer,
+                                     regularizer=self.bias_regularizer, constraint=self.bias_constraint)
                      if self.use_bias else None)
         channel_axis = -1 if self.data_format == "channels_last" else 1
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={channel_axis: channels})
@@ -80,5 +83,6 @@ class BaseDepthwiseConv(Layer):
                 "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
                 "dilation_rate": self.dilation_rate, "activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias, "depthwise_initializer": self.depthwise_initializer,
-                "bias_initializer": self.bias_initializer, "depthwise_regularizer": None, "bias_regularizer": None,
-                "activity_regularizer": None, "depthwise_constraint": None, "bias_constraint": None}
+                "bias_initializer": self.bias_initializer,
+                **penalties_config(self, "depthwise_regularizer", "bias_regularizer", "activity_regularizer",
+                                   "depthwise_constraint", "bias_constraint")}

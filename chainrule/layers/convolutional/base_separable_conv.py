@@ -2,9 +2,10 @@
 
 from chainrule import activations
 from chainrule.layers.convolutional.base_conv import add_bias, channels_of, conv_output_shape
+from chainrule.layers._penalties import penalties_config, set_penalties
 from chainrule.layers.layer import InputSpec, Layer
 from chainrule.ops.nn import separable_conv
-from chainrule.utils.argument_validation import (positive_int, refuse_unsupported, standardize_data_format,
+from chainrule.utils.argument_validation import (positive_int, standardize_data_format,
                                                 standardize_padding, standardize_tuple)
 
 
@@ -25,8 +26,8 @@ class BaseSeparableConv(Layer):
         pointwise_initializer: initializer of ``pointwise_kernel`` ``(1, ..., in * depth_multiplier, filters)``.
         bias_initializer: initializer of the bias ``(filters,)``.
         depthwise_regularizer, pointwise_regularizer, bias_regularizer, activity_regularizer,
-            depthwise_constraint, pointwise_constraint, bias_constraint: accepted only as None until
-            chainrule has them.
+            depthwise_constraint, pointwise_constraint, bias_constraint: penalties and constraints,
+            as in the convolutions (BaseConv), on the depthwise kernel, the pointwise kernel and the bias.
         **kwargs: the base Layer's arguments (``name``, ``dtype``, ``input_shape``...).
 
     Raises:
@@ -38,7 +39,7 @@ class BaseSeparableConv(Layer):
                  pointwise_initializer="glorot_uniform", bias_initializer="zeros", depthwise_regularizer=None,
                  pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.rank = rank
         self.depth_multiplier = positive_int(self, depth_multiplier, "depth_multiplier")
         self.filters = positive_int(self, filters, "filters")
@@ -54,21 +55,23 @@ class BaseSeparableConv(Layer):
         self.depthwise_initializer = depthwise_initializer
         self.pointwise_initializer = pointwise_initializer
         self.bias_initializer = bias_initializer
-        refuse_unsupported(self, depthwise_regularizer=depthwise_regularizer,
-                           pointwise_regularizer=pointwise_regularizer, bias_regularizer=bias_regularizer,
-                           activity_regularizer=activity_regularizer, depthwise_constraint=depthwise_constraint,
-                           pointwise_constraint=pointwise_constraint, bias_constraint=bias_constraint)
+        set_penalties(self, depthwise_regularizer=depthwise_regularizer, pointwise_regularizer=pointwise_regularizer,
+                      bias_regularizer=bias_regularizer, depthwise_constraint=depthwise_constraint,
+                      pointwise_constraint=pointwise_constraint, bias_constraint=bias_constraint)
         self.input_spec = InputSpec(ndim=rank + 2)
 
     def build(self, input_shape):
         channels = channels_of(self, input_shape)
         self.compute_output_shape(input_shape)
         self.depthwise_kernel = self.add_weight(
-            "depthwise_kernel", self.kernel_size + (channels, self.depth_multiplier), self.depthwise_initializer)
+            "depthwise_kernel", self.kernel_size + (channels, self.depth_multiplier), self.depthwise_initializer,
+            regularizer=self.depthwise_regularizer, constraint=self.depthwise_constraint)
         self.pointwise_kernel = self.add_weight(
             "pointwise_kernel", (1,) * self.rank + (channels * self.depth_multiplier, self.filters),
-            self.pointwise_initializer)
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) if self.use_bias else None
+            self.pointwise_initializer, regularizer=self.pointwise_regularizer, constraint=self.pointwise_constraint)
+        self.bias = (self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                     regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+                     if self.use_bias else None)
         channel_axis = -1 if self.data_format == "channels_last" else 1
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={channel_axis: channels})
 
@@ -91,6 +94,6 @@ class BaseSeparableConv(Layer):
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "depthwise_initializer": self.depthwise_initializer,
                 "pointwise_initializer": self.pointwise_initializer, "bias_initializer": self.bias_initializer,
-                "depthwise_regularizer": None, "pointwise_regularizer": None, "bias_regularizer": None,
-                "activity_regularizer": None, "depthwise_constraint": None, "pointwise_constraint": None,
-                "bias_constraint": None}
+                **penalties_config(self, "depthwise_regularizer", "pointwise_regularizer", "bias_regularizer",
+                                   "activity_regularizer", "depthwise_constraint", "pointwise_constraint",
+                                   "bias_constraint")}

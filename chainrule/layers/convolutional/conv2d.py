@@ -16,7 +16,7 @@ class Conv2D(BaseConv):
         groups: the number of groups the input channels and the filters are split into.
         activation, use_bias, kernel_initializer, bias_initializer: as in Dense.
         kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
-            bias_constraint: accepted only as None until chainrule has them.
+            bias_constraint: penalties and constraints, as in Conv2D (BaseConv).
         **kwargs: the base Layer's arguments (``name``, ``dtype``, ``input_shape``...).
 
     Input shape:

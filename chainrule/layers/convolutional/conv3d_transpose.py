@@ -18,7 +18,7 @@ class Conv3DTranspose(BaseConvTranspose):
         activation, use_bias, kernel_initializer, bias_initializer: as in Dense; the kernel is
             ``(*kernel_size, filters, in)``, Keras's layout.
         kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
-            bias_constraint: accepted only as None until chainrule has them.
+            bias_constraint: penalties and constraints, as in Conv2D (BaseConv).
         **kwargs: the base Layer's arguments (``name``, ``dtype``, ``input_shape``...).
 
     Input shape:

@@ -18,7 +18,7 @@ class DepthwiseConv2D(BaseDepthwiseConv):
         activation, use_bias, bias_initializer: as in Dense.
         depthwise_initializer: initializer of the weight "kernel" ``(*kernel_size, in, depth_multiplier)``.
         depthwise_regularizer, bias_regularizer, activity_regularizer, depthwise_constraint,
-            bias_constraint: accepted only as None until chainrule has them.
+            bias_constraint: penalties and constraints, as in Conv2D (BaseConv).
         **kwargs: the base Layer's arguments (``name``, ``dtype``, ``input_shape``...).
 
     Input shape:

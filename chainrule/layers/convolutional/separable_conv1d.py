@@ -20,8 +20,8 @@ class SeparableConv1D(BaseSeparableConv):
         depthwise_initializer: initializer of ``depthwise_kernel`` ``(*kernel_size, in, depth_multiplier)``.
         pointwise_initializer: initializer of ``pointwise_kernel`` ``(1, ..., in * depth_multiplier, filters)``.
         depthwise_regularizer, pointwise_regularizer, bias_regularizer, activity_regularizer,
-            depthwise_constraint, pointwise_constraint, bias_constraint: accepted only as None until
-            chainrule has them.
+            depthwise_constraint, pointwise_constraint, bias_constraint: penalties and constraints
+            on the two kernels and the bias (BaseSeparableConv).
         **kwargs: the base Layer's arguments (``name``, ``dtype``, ``input_shape``...).
 
     Input shape:

@@ -1,6 +1,6 @@
 """Dense: the fully connected layer."""
 
-from chainrule import activations
+from chainrule import activations, constraints, regularizers
 from chainrule.layers.layer import InputSpec, Layer
 from chainrule.tensor import linear
 
@@ -14,6 +14,11 @@ class Dense(Layer):
         use_bias: whether to add a bias.
         kernel_initializer: initializer of the ``(input_dim, units)`` kernel (glorot_uniform).
         bias_initializer: initializer of the ``(units,)`` bias (zeros).
+        kernel_regularizer, bias_regularizer: penalties on the kernel and the bias that join the
+            training loss (a name such as ``"l2"``, a Regularizer, a description dict or None).
+        activity_regularizer: a penalty on the output (divided by the batch size).
+        kernel_constraint, bias_constraint: projections applied to the kernel and the bias after
+            each optimizer update (``"max_norm"``, a Constraint... or None).
         **kwargs: the base Layer's arguments (``name``, ``input_shape``...).
 
     Input shape:
@@ -22,9 +27,12 @@ class Dense(Layer):
         ``(batch, ..., units)``.
     """
 
+    supports_masking = True  # the output keeps the input's mask, as in Keras
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
-        super().__init__(**kwargs)
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"Dense: units must be a positive int, received {units!r}")
         self.units = units
@@ -34,6 +42,10 @@ class Dense(Layer):
                                 bias_initializer=bias_initializer)
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
+        self.kernel_regularizer = regularizers.get(kernel_regularizer, where=f"{self.name}: kernel_regularizer")
+        self.bias_regularizer = regularizers.get(bias_regularizer, where=f"{self.name}: bias_regularizer")
+        self.kernel_constraint = constraints.get(kernel_constraint, where=f"{self.name}: kernel_constraint")
+        self.bias_constraint = constraints.get(bias_constraint, where=f"{self.name}: bias_constraint")
         self.input_spec = InputSpec(min_ndim=2)
 
     def build(self, input_shape):
@@ -41,8 +53,11 @@ class Dense(Layer):
         if input_dim is None:
             raise ValueError(f'Layer "{self.name}" (Dense) needs a known last axis, received '
                              f"input shape {input_shape}")
-        self.kernel = self.add_weight("kernel", (input_dim, self.units), self.kernel_initializer)
-        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer) if self.use_bias else None
+        self.kernel = self.add_weight("kernel", (input_dim, self.units), self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.bias = (self.add_weight("bias", (self.units,), self.bias_initializer,
+                                     regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+                     if self.use_bias else None)
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
 
     def call(self, x, training=False):
@@ -56,4 +71,8 @@ class Dense(Layer):
         return {**super().get_config(), "units": self.units,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": self.kernel_initializer,
-                "bias_initializer": self.bias_initializer}
+                "bias_initializer": self.bias_initializer,
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}

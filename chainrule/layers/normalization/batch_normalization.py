@@ -10,9 +10,9 @@ from chainrule.layers.normalization._arguments import (
     check_number,
     resolve_axes,
 )
-from chainrule.tensor import Tensor, normalize_moments, sqrt
+from chainrule.tensor import Tensor, normalize_moments, sqrt, where
 from chainrule.variables import Variable
-from chainrule.utils.argument_validation import refuse_unsupported
+from chainrule.layers._penalties import penalties_config, set_penalties
 
 _CLIPPING_KEYS = ("rmax", "rmin", "dmax")
 
@@ -35,8 +35,10 @@ class BatchNormalization(Layer):
         scale: whether to multiply by ``gamma``.
         beta_initializer, gamma_initializer, moving_mean_initializer, moving_variance_initializer:
             the weights' initializers (zeros, ones, zeros, ones).
-        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: must be None
-            (chainrule has no regularizers or constraints yet).
+        beta_regularizer, gamma_regularizer: penalties on ``beta`` and ``gamma`` that join the
+            training loss (``"l2"``, a Regularizer, a description dict or None).
+        beta_constraint, gamma_constraint: projections of ``beta`` and ``gamma`` after each
+            optimizer update (``"non_neg"``, a Constraint... or None).
         renorm: whether to use batch renormalization (Ioffe, 2017): in training the normalized
             batch is corrected by ``r = stddev / renorm_stddev`` and
             ``d = (mean - renorm_mean) / renorm_stddev`` (no gradient flows through them), and
@@ -57,6 +59,8 @@ class BatchNormalization(Layer):
         Any, with a known size along ``axis``. Output shape: the same.
     """
 
+    supports_masking = True  # the output keeps the input's mask, as in Keras
+
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",
                  moving_variance_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
@@ -74,10 +78,8 @@ class BatchNormalization(Layer):
         self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
         self.moving_mean_initializer = moving_mean_initializer
         self.moving_variance_initializer = moving_variance_initializer
-        refuse_unsupported(where, beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
-                           beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
-        self.beta_regularizer = self.gamma_regularizer = None
-        self.beta_constraint = self.gamma_constraint = None
+        set_penalties(self, beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
+                      beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
         self.synchronized = bool(synchronized)
         self.renorm = bool(renorm)
         self.renorm_momentum = check_number(renorm_momentum, "renorm_momentum", where, high=1.0)
@@ -93,9 +95,11 @@ class BatchNormalization(Layer):
             raise ValueError(f"{self.describe()} needs a known size along axis {self.axis}, received "
                              f"input shape {tuple(input_shape)}")
         if self.scale:
-            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer)
+            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)
         if self.center:
-            self.beta = self.add_weight("beta", shape, self.beta_initializer)
+            self.beta = self.add_weight("beta", shape, self.beta_initializer,
+                                        regularizer=self.beta_regularizer, constraint=self.beta_constraint)
         self.moving_mean = self.add_weight("moving_mean", shape, self.moving_mean_initializer, trainable=False)
         self.moving_variance = self.add_weight("moving_variance", shape, self.moving_variance_initializer,
                                                trainable=False)
@@ -115,11 +119,16 @@ class BatchNormalization(Layer):
 
     def call(self, x, training=False, mask=None):
         if mask is not None:
-            raise ValueError(f"{self.describe()}: masks are not supported (chainrule's layers do not "
-                             f"carry them yet); call it without mask=")
+            # Keras's rule: a mask of one axis less than the input (a (batch, time) mask of a
+            # sequence); in training the batch statistics are over its kept entries only
+            mask = xp.asarray(mask.data if isinstance(mask, Tensor) else mask)
+            if mask.ndim != x.ndim - 1:
+                raise ValueError(f"{self.describe()}: the mask should have one axis less than the "
+                                 f"inputs, received a mask of shape {tuple(mask.shape)} for inputs of "
+                                 f"shape {tuple(x.shape)}")
         x = as_floating(x, self.dtype)
         if training and self.trainable:
-            return self._normalize_batch(x)
+            return self._normalize_batch(x, mask)
         shape = self._shape
         # (batch, ..., features, ...) with per-feature (1, ..., features, ...) statistics
         inv = 1.0 / sqrt(self.moving_variance.reshape(shape) + self.epsilon)
@@ -128,8 +137,11 @@ class BatchNormalization(Layer):
         out = (x - self.moving_mean.reshape(shape)) * inv
         return out + self.beta.reshape(shape) if self.center else out
 
-    def _normalize_batch(self, x):
-        z, mean, variance = normalize_moments(x, self._reduction_axes, self.epsilon)
+    def _normalize_batch(self, x, mask=None):
+        if mask is None:
+            z, mean, variance = normalize_moments(x, self._reduction_axes, self.epsilon)
+        else:
+            z, mean, variance = self._masked_moments(x, mask)
         gamma = self.gamma.reshape(self._shape) if self.scale else None
         beta = self.beta.reshape(self._shape) if self.center else None
         if self.renorm:
@@ -139,6 +151,19 @@ class BatchNormalization(Layer):
             self._average(self.moving_variance, variance.data, self.momentum)
         out = z if gamma is None else z * gamma
         return out if beta is None else out + beta
+
+    def _masked_moments(self, x, mask):
+        """``normalize_moments`` over the entries ``mask`` keeps, as Keras computes them: the
+        mask gains the last axis, and its count gets Keras's epsilon (1e-7) so an all-masked
+        feature gives 0, not nan."""
+        keep = xp.broadcast_to(mask.astype(bool)[..., None], x.shape)
+        axes = self._reduction_axes
+        count = keep.sum(axis=axes, keepdims=True).astype(x.dtype) + xp.asarray(1e-7, x.dtype)
+        mean = where(keep, x, 0.0).sum(axis=axes, keepdims=True) / count
+        variance = (where(keep, x - mean, 0.0) ** 2).sum(axis=axes, keepdims=True) / count
+        z = (x - mean) / sqrt(variance + self.epsilon)
+        kept = tuple(n for a, n in enumerate(x.shape) if a not in axes)
+        return z, Tensor(mean.data.reshape(kept)), Tensor(variance.data.reshape(kept))
 
     def _renormalize(self, mean, variance, gamma, beta):
         """The scale and offset of batch renormalization, ``(r gamma, d gamma + beta)``, from the
@@ -187,8 +212,9 @@ class BatchNormalization(Layer):
                 "gamma_initializer": self.gamma_initializer,
                 "moving_mean_initializer": self.moving_mean_initializer,
                 "moving_variance_initializer": self.moving_variance_initializer,
-                "beta_regularizer": None, "gamma_regularizer": None, "beta_constraint": None,
-                "gamma_constraint": None, "synchronized": self.synchronized, "renorm": self.renorm,
+                **penalties_config(self, "beta_regularizer", "gamma_regularizer", "beta_constraint",
+                                   "gamma_constraint"),
+                "synchronized": self.synchronized, "renorm": self.renorm,
                 "renorm_clipping": self.renorm_clipping, "renorm_momentum": self.renorm_momentum}
 
 

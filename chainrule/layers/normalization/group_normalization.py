@@ -11,7 +11,7 @@ from chainrule.layers.normalization._arguments import (
     resolve_axes,
 )
 from chainrule.tensor import normalize_moments
-from chainrule.utils.argument_validation import refuse_unsupported
+from chainrule.layers._penalties import penalties_config, set_penalties
 
 
 class GroupNormalization(Layer):
@@ -30,8 +30,10 @@ class GroupNormalization(Layer):
         center: whether to add the offset ``beta``.
         scale: whether to multiply by ``gamma``.
         beta_initializer, gamma_initializer: the weights' initializers (zeros, ones).
-        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: must be None
-            (chainrule has no regularizers or constraints yet).
+        beta_regularizer, gamma_regularizer: penalties on ``beta`` and ``gamma`` that join the
+            training loss (``"l2"``, a Regularizer, a description dict or None).
+        beta_constraint, gamma_constraint: projections of ``beta`` and ``gamma`` after each
+            optimizer update (``"non_neg"``, a Constraint... or None).
         **kwargs: the base Layer's arguments (``name``, ``dtype``, ``input_shape``...).
 
     Weights:
@@ -41,6 +43,8 @@ class GroupNormalization(Layer):
         ``(batch, ..., channels, ...)`` with a known number of channels, divisible by ``groups``.
         Output shape: the same.
     """
+
+    supports_masking = True  # the output keeps the input's mask, as in Keras
 
     def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
@@ -57,8 +61,8 @@ class GroupNormalization(Layer):
         self.center, self.scale = bool(center), bool(scale)
         self.check_initializers(beta_initializer=beta_initializer, gamma_initializer=gamma_initializer)
         self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
-        refuse_unsupported(where, beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
-                           beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
+        set_penalties(self, beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
+                      beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
         self.gamma = self.beta = None
 
     def build(self, input_shape):
@@ -77,9 +81,11 @@ class GroupNormalization(Layer):
                              f"of channels must be a multiple of groups")
         self.groups = groups
         if self.scale:
-            self.gamma = self.add_weight("gamma", (channels,), self.gamma_initializer)
+            self.gamma = self.add_weight("gamma", (channels,), self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)
         if self.center:
-            self.beta = self.add_weight("beta", (channels,), self.beta_initializer)
+            self.beta = self.add_weight("beta", (channels,), self.beta_initializer,
+                                        regularizer=self.beta_regularizer, constraint=self.beta_constraint)
         self._axis = axis
         self._shape = tuple(channels if a == axis else 1 for a in range(len(input_shape)))
         self.input_spec = InputSpec(ndim=len(input_shape), axes={axis: channels})
@@ -100,5 +106,6 @@ class GroupNormalization(Layer):
     def get_config(self):
         return {**super().get_config(), "groups": self.groups, "axis": self.axis, "epsilon": self.epsilon,
                 "center": self.center, "scale": self.scale, "beta_initializer": self.beta_initializer,
-                "gamma_initializer": self.gamma_initializer, "beta_regularizer": None,
-                "gamma_regularizer": None, "beta_constraint": None, "gamma_constraint": None}
+                "gamma_initializer": self.gamma_initializer,
+                **penalties_config(self, "beta_regularizer", "gamma_regularizer", "beta_constraint",
+                                   "gamma_constraint")}

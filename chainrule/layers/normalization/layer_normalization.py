@@ -12,7 +12,7 @@ from chainrule.layers.normalization._arguments import (
     resolve_axes,
 )
 from chainrule.tensor import mean, normalize_moments, sqrt
-from chainrule.utils.argument_validation import refuse_unsupported
+from chainrule.layers._penalties import penalties_config, set_penalties
 
 
 class LayerNormalization(Layer):
@@ -25,8 +25,10 @@ class LayerNormalization(Layer):
         center: whether to add the offset ``beta``.
         scale: whether to multiply by ``gamma``.
         beta_initializer, gamma_initializer: the weights' initializers (zeros, ones).
-        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: must be None
-            (chainrule has no regularizers or constraints yet).
+        beta_regularizer, gamma_regularizer: penalties on ``beta`` and ``gamma`` that join the
+            training loss (``"l2"``, a Regularizer, a description dict or None).
+        beta_constraint, gamma_constraint: projections of ``beta`` and ``gamma`` after each
+            optimizer update (``"non_neg"``, a Constraint... or None).
         rms_scaling: Keras 3's deprecated option, kept with its meaning (and its warning):
             ``gamma * x / sqrt(variance + epsilon)``, x not centered, no ``beta``.
         **kwargs: the base Layer's arguments (``name``, ``dtype``, ``input_shape``...).
@@ -37,6 +39,8 @@ class LayerNormalization(Layer):
     Input shape:
         Any, with known sizes along ``axis``. Output shape: the same.
     """
+
+    supports_masking = True  # the output keeps the input's mask, as in Keras
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
@@ -52,8 +56,8 @@ class LayerNormalization(Layer):
                           f"square; RMS normalization is another layer")
         self.check_initializers(beta_initializer=beta_initializer, gamma_initializer=gamma_initializer)
         self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
-        refuse_unsupported(where, beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
-                           beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
+        set_penalties(self, beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
+                      beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
         self.gamma = self.beta = None
 
     def build(self, input_shape):
@@ -66,9 +70,11 @@ class LayerNormalization(Layer):
             raise ValueError(f"{self.describe()} needs known sizes along axis {self.axis} for its weights, "
                              f"received input shape {tuple(input_shape)}")
         if uses_gamma:
-            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer)
+            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)
         if uses_beta:
-            self.beta = self.add_weight("beta", shape, self.beta_initializer)
+            self.beta = self.add_weight("beta", shape, self.beta_initializer,
+                                        regularizer=self.beta_regularizer, constraint=self.beta_constraint)
         self._axes = axes
         self._shape = broadcast_shape(input_shape, axes)  # the weights as (1, ..., features)
         if uses_gamma or uses_beta:
@@ -90,5 +96,6 @@ class LayerNormalization(Layer):
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
                 "scale": self.scale, "rms_scaling": self.rms_scaling, "beta_initializer": self.beta_initializer,
-                "gamma_initializer": self.gamma_initializer, "beta_regularizer": None,
-                "gamma_regularizer": None, "beta_constraint": None, "gamma_constraint": None}
+                "gamma_initializer": self.gamma_initializer,
+                **penalties_config(self, "beta_regularizer", "gamma_regularizer", "beta_constraint",
+                                   "gamma_constraint")}

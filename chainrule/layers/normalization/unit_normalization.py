@@ -20,6 +20,8 @@ class UnitNormalization(Layer):
         Any. Output shape: the same.
     """
 
+    supports_masking = True  # the output keeps the input's mask, as in Keras
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = check_axis(axis, f"UnitNormalization {self.name}")
