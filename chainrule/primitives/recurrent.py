@@ -11,6 +11,12 @@ All three take ``xw``, the input projection for every step at once, ``(batch, ti
 the arrays are time-major, ``(time, batch, ...)``, so each step reads contiguous memory.
 ``mask`` (or None) is the recurrent dropout mask, multiplied into the previous hidden state before
 it meets the recurrent kernel, as Keras does.
+
+``step_mask`` (keyword, or None) is a boolean ``(batch, time)`` array: False marks a padded step.
+A masked step leaves the state unchanged (h, and c for LSTM, carried from the step before, as Keras's
+``backend.rnn`` does), so the outputs there repeat the last state, and its gradient passes straight
+back to the previous step while the step's own inputs get exactly zero. With ``step_mask=None`` the
+loops do no extra work.
 """
 
 from chainrule.autograd import Function
@@ -56,16 +62,25 @@ def _masked(h, mask):
     return h if mask is None else h * mask
 
 
+def _keep(step_mask):
+    """(batch, time) mask -> (time, batch, 1) booleans, or None."""
+    if step_mask is None:
+        return None
+    return xp.ascontiguousarray(xp.asarray(step_mask, dtype=bool).T)[:, :, None]
+
+
 class SimpleRNNSequence(Function):
     """h_t = act(xw_t + (h_{t-1} m) @ U), t = 1..T;  z = (h_1 ... h_T), (batch, time, units).
 
     Backward, with dh the gradient reaching h_t:  da_t = dh * act'(h_t);  dxw_t = da_t;
     dU = sum_t (h_{t-1} m)^T da_t;  the gradient passed to h_{t-1} is (da_t @ U^T) m.
+    At a masked step h_t = h_{t-1}: da_t = 0 and dh passes to h_{t-1} unchanged.
     """
 
     owns_grads = True
 
-    def forward(ctx, xw, u, h0, mask, activation):
+    def forward(ctx, xw, u, h0, mask, activation, step_mask=None):
+        keep = _keep(step_mask)
         act = ACTIVATIONS[activation][0]
         xs = _time_major(xw)  # (T, B, units)
         steps, batch, units = xs.shape
@@ -77,12 +92,14 @@ class SimpleRNNSequence(Function):
             a = inputs[t] @ u
             a += xs[t]
             act(a, out=hs[t + 1])
-        ctx.save(hs, inputs, u, mask)
+            if keep is not None:
+                xp.copyto(hs[t + 1], hs[t], where=~keep[t])
+        ctx.save(hs, inputs, u, mask, keep)
         ctx.activation = activation
         return hs[1:].transpose(1, 0, 2)
 
     def backward(ctx, grad):
-        hs, inputs, u, mask = ctx.saved
+        hs, inputs, u, mask, keep = ctx.saved
         derivative = ACTIVATIONS[ctx.activation][1]
         g = grad.transpose(1, 0, 2)
         steps, batch, units = g.shape
@@ -91,7 +108,11 @@ class SimpleRNNSequence(Function):
         for t in reversed(range(steps)):
             dh += g[t]
             xp.multiply(dh, derivative(hs[t + 1]), out=da[t])
-            dh = _masked(da[t] @ u.T, mask)
+            if keep is None:
+                dh = _masked(da[t] @ u.T, mask)
+            else:
+                xp.copyto(da[t], 0, where=~keep[t])
+                dh = xp.where(keep[t], _masked(da[t] @ u.T, mask), dh)
         du = inputs.reshape(-1, units).T @ da.reshape(-1, units)  # (units, T*B) @ (T*B, units)
         return da.transpose(1, 0, 2), du, dh, None
 
@@ -108,11 +129,13 @@ class LSTMSequence(Function):
         dc += dh o (1 - tanh(c_t)^2);   do = dh tanh(c_t);  di = dc g;  df = dc c_{t-1};  dg = dc i
         da = (di i (1-i), df f (1-f), dg (1 - g^2), do o (1-o));   dxw_t = da
         to step t-1: dc f and (da @ U^T) m;   dU = sum_t (h_{t-1} m)^T da_t
+    At a masked step (h_t, c_t) = (h_{t-1}, c_{t-1}): da = 0 and dh, dc pass back unchanged.
     """
 
     owns_grads = True
 
-    def forward(ctx, xw, u, h0, c0, mask):
+    def forward(ctx, xw, u, h0, c0, mask, step_mask=None):
+        keep = _keep(step_mask)
         xs = _time_major(xw)  # (T, B, 4 units)
         steps, batch, width = xs.shape
         units = width // 4
@@ -135,12 +158,15 @@ class LSTMSequence(Function):
             xp.tanh(c_new, out=tanh_c[t])
             h = out[t, :, :units]
             xp.multiply(o, tanh_c[t], out=h)
+            if keep is not None:  # masked rows: carry (h, c) from the step before
+                previous = out[t - 1] if t else xp.concatenate([h0, c0], axis=-1)
+                xp.copyto(out[t], previous, where=~keep[t])
             c = c_new
-        ctx.save(gates, tanh_c, inputs, u, mask, c0, out)
+        ctx.save(gates, tanh_c, inputs, u, mask, c0, out, keep)
         return out.transpose(1, 0, 2)
 
     def backward(ctx, grad):
-        gates, tanh_c, inputs, u, mask, c0, out = ctx.saved
+        gates, tanh_c, inputs, u, mask, c0, out, keep = ctx.saved
         g_all = grad.transpose(1, 0, 2)
         steps, batch, width = gates.shape
         units = width // 4
@@ -155,7 +181,10 @@ class LSTMSequence(Function):
             i, f, g, o = gate[:, :units], gate[:, units:2 * units], gate[:, 2 * units:3 * units], gate[:, 3 * units:]
             tc = tanh_c[t]
             c_prev = out[t - 1, :, units:] if t else c0
-            dc += dh * o * (1.0 - tc * tc)
+            dc_in, dh_in = dc, dh
+            dc = dh * o
+            dc *= 1.0 - tc * tc
+            dc += dc_in
             d_o = d[:, 3 * units:]
             xp.multiply(dh, tc, out=d_o)
             d_o *= o * (1.0 - o)
@@ -169,7 +198,12 @@ class LSTMSequence(Function):
             xp.multiply(dc, i, out=d_g)
             d_g *= 1.0 - g * g
             dc = dc * f
-            dh = _masked(d @ u_t, mask)
+            if keep is None:
+                dh = _masked(d @ u_t, mask)
+            else:
+                xp.copyto(d, 0, where=~keep[t])
+                dc = xp.where(keep[t], dc, dc_in)
+                dh = xp.where(keep[t], _masked(d @ u_t, mask), dh_in)
         du = inputs.reshape(-1, units).T @ da.reshape(-1, width)  # (units, T*B) @ (T*B, 4 units)
         return da.transpose(1, 0, 2), du, dh, dc, None
 
@@ -185,11 +219,13 @@ class GRUSequence(Function):
         dn = dh (1 - z) (1 - n^2);  dz = dh (h_{t-1} - n) z (1 - z);  dr = dn q_n r (1 - r)
         dxw_t = (dz, dr, dn);  dq = (dz, dr, dn r);  db = sum dq;  dU = sum (h_{t-1} m)^T dq
         to step t-1: dh z + (dq @ U^T) m
+    At a masked step h_t = h_{t-1}: dxw = dq = 0 and dh passes back unchanged.
     """
 
     owns_grads = True
 
-    def forward(ctx, xw, u, b, h0, mask):
+    def forward(ctx, xw, u, b, h0, mask, step_mask=None):
+        keep = _keep(step_mask)
         xs = _time_major(xw)  # (T, B, 3 units)
         steps, batch, width = xs.shape
         units = width // 3
@@ -214,11 +250,13 @@ class GRUSequence(Function):
             xp.subtract(hs[t], n, out=hs[t + 1])
             hs[t + 1] *= z
             hs[t + 1] += n
-        ctx.save(hs, gates, q_n, inputs, u, mask)
+            if keep is not None:
+                xp.copyto(hs[t + 1], hs[t], where=~keep[t])
+        ctx.save(hs, gates, q_n, inputs, u, mask, keep)
         return hs[1:].transpose(1, 0, 2)
 
     def backward(ctx, grad):
-        hs, gates, q_n, inputs, u, mask = ctx.saved
+        hs, gates, q_n, inputs, u, mask, keep = ctx.saved
         g_all = grad.transpose(1, 0, 2)
         steps, batch, width = gates.shape
         units = width // 3
@@ -241,7 +279,12 @@ class GRUSequence(Function):
             d_r *= r * (1.0 - r)
             dq[t, :, :2 * units] = dxw[t, :, :2 * units]
             xp.multiply(d_n, r, out=dq[t, :, 2 * units:])
-            dh = dh * z + _masked(dq[t] @ u_t, mask)
+            if keep is None:
+                dh = dh * z + _masked(dq[t] @ u_t, mask)
+            else:
+                xp.copyto(dxw[t], 0, where=~keep[t])
+                xp.copyto(dq[t], 0, where=~keep[t])
+                dh = xp.where(keep[t], dh * z + _masked(dq[t] @ u_t, mask), dh)
         flat_dq = dq.reshape(-1, width)
         du = inputs.reshape(-1, units).T @ flat_dq  # (units, T*B) @ (T*B, 3 units)
         db = flat_dq.sum(axis=0)

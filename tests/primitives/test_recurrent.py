@@ -57,3 +57,59 @@ def test_lstm_matches_the_equations_step_by_step():
         c = f * c + i * g
         h = o * np.tanh(c)
         np.testing.assert_allclose(out[:, step], np.concatenate([h, c], axis=1), rtol=1e-12)
+
+
+# --- step masks (padded sequences): a masked step carries the state and passes its gradient back
+
+STEP_MASK = np.array([[True, True, False, False], [True, False, True, False]])  # (B, T)
+
+
+@pytest.mark.parametrize("dropout", [None, MASK], ids=["no-dropout", "dropout"])
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_simple_rnn_gradcheck_with_step_mask(activation, dropout):
+    def fn(xw, u, h0):
+        return SimpleRNNSequence.apply(xw, u, h0, dropout, activation=activation, step_mask=STEP_MASK)
+
+    cr.gradcheck(fn, t((B, T, U)), t((U, U), 0.5), t((B, U)))
+
+
+@pytest.mark.parametrize("dropout", [None, MASK], ids=["no-dropout", "dropout"])
+def test_lstm_gradcheck_with_step_mask(dropout):
+    def fn(xw, u, h0, c0):
+        return LSTMSequence.apply(xw, u, h0, c0, dropout, step_mask=STEP_MASK)
+
+    cr.gradcheck(fn, t((B, T, 4 * U)), t((U, 4 * U), 0.5), t((B, U)), t((B, U)))
+
+
+@pytest.mark.parametrize("dropout", [None, MASK], ids=["no-dropout", "dropout"])
+def test_gru_gradcheck_with_step_mask(dropout):
+    def fn(xw, u, b, h0):
+        return GRUSequence.apply(xw, u, b, h0, dropout, step_mask=STEP_MASK)
+
+    cr.gradcheck(fn, t((B, T, 3 * U)), t((U, 3 * U), 0.5), t((3 * U,)), t((B, U)))
+
+
+def test_masked_steps_carry_the_state_and_get_no_gradient():
+    """At a masked step every primitive repeats the previous state (h0 before the first step),
+    and the inputs of masked steps get exactly zero gradient."""
+    step_mask = np.array([[False, True, False, True], [True, True, False, False]])
+    cases = [
+        (lambda xw, h0: SimpleRNNSequence.apply(xw, cr.tensor(RNG.normal(size=(U, U))), h0, None,
+                                                activation="tanh", step_mask=step_mask), U, U),
+        (lambda xw, h0: LSTMSequence.apply(xw, cr.tensor(RNG.normal(size=(U, 4 * U))), h0,
+                                           cr.tensor(RNG.normal(size=(B, U))), None, step_mask=step_mask)[..., :U],
+         4 * U, U),
+        (lambda xw, h0: GRUSequence.apply(xw, cr.tensor(RNG.normal(size=(U, 3 * U))),
+                                          cr.tensor(np.zeros(3 * U)), h0, None, step_mask=step_mask), 3 * U, U),
+    ]
+    for fn, width, units in cases:
+        xw, h0 = t((B, T, width)), t((B, units))
+        out = fn(xw, h0)
+        hs = np.concatenate([h0.data[:, None], out.data], axis=1)
+        for b in range(B):
+            for step in range(T):
+                if not step_mask[b, step]:
+                    np.testing.assert_array_equal(hs[b, step + 1], hs[b, step])
+        (out * out).sum().backward()
+        assert np.all(xw.grad[~step_mask] == 0)
+        assert np.all(xw.grad[step_mask] != 0)

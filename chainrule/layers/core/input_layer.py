@@ -27,6 +27,14 @@ class InputLayer(Layer):
         super().__init__(name=name, **kwargs)
         if shape is None:
             shape = input_shape
+        if "batch_input_shape" in kwargs and batch_shape is None:
+            batch_shape = kwargs.pop("batch_input_shape")  # Keras 2's name, as Keras 3 reads it
+        if batch_shape is not None and shape is not None:
+            raise ValueError(f"{type(self).__name__}: pass shape or batch_shape, not both; received "
+                             f"shape={shape!r}, batch_shape={batch_shape!r}")
+        if batch_shape is not None and batch_size is not None:
+            raise ValueError(f"{type(self).__name__}: pass batch_size or batch_shape, not both; received "
+                             f"batch_size={batch_size!r}, batch_shape={batch_shape!r}")
         if batch_shape is None:
             if shape is None:
                 raise ValueError(f"{type(self).__name__}: expected shape=(...), received none")

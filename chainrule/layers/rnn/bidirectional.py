@@ -1,7 +1,7 @@
 """Bidirectional: runs a recurrent layer forwards and a copy of it backwards, and merges them."""
 
-from chainrule.layers.layer import Layer
-from chainrule.layers.rnn.rnn import RNN
+from chainrule.layers.layer import Layer, is_shape
+from chainrule.layers.rnn.rnn import BaseRNN
 from chainrule.tensor import concatenate
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -14,7 +14,7 @@ class Bidirectional(Layer):
     ``backward_layer``). Its sequence output is reversed back into time order before merging.
 
     Args:
-        layer: a SimpleRNN, LSTM or GRU (not yet built).
+        layer: a SimpleRNN, LSTM, GRU or RNN(cell) (not yet built).
         merge_mode: how the two outputs combine: "concat" (default), "sum", "mul", "ave", or
             None for a list of both.
         backward_layer: the layer to run backwards, if not a copy of ``layer``.
@@ -23,8 +23,8 @@ class Bidirectional(Layer):
     """
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, **kwargs):
-        if not isinstance(layer, RNN):
-            raise ValueError(f"Bidirectional: expected a recurrent layer (SimpleRNN, LSTM, GRU), "
+        if not isinstance(layer, BaseRNN):
+            raise ValueError(f"Bidirectional: expected a recurrent layer (SimpleRNN, LSTM, GRU, RNN), "
                              f"received {layer!r}")
         if merge_mode not in MERGE_MODES:
             raise ValueError(f"Bidirectional: merge_mode must be one of {MERGE_MODES}, "
@@ -39,22 +39,34 @@ class Bidirectional(Layer):
             backward_config = {**config, "name": f"backward_{layer.name}",
                                "go_backwards": not layer.go_backwards}
             backward_layer = type(layer).from_config(backward_config)
-        elif not isinstance(backward_layer, RNN) or backward_layer.go_backwards == layer.go_backwards:
+        elif not isinstance(backward_layer, BaseRNN) or backward_layer.go_backwards == layer.go_backwards:
             raise ValueError("Bidirectional: backward_layer must be a recurrent layer whose "
                              "go_backwards is the opposite of the forward layer's")
         self.backward_layer = self.track(backward_layer)
+        for sublayer in (self.forward_layer, self.backward_layer):
+            # as Keras: masked steps of a returned sequence are zeros in both directions
+            sublayer.zero_output_for_mask = sublayer.return_sequences
+        self.supports_masking = True
+        self.stateful = layer.stateful
         self.merge_mode = merge_mode
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
+
+    def build_for(self, input_shape):
+        if self.stateful and is_shape(input_shape):
+            # stateful directions need the real batch size, which build's shape does not carry
+            self.forward_layer.build_for(input_shape)
+            self.backward_layer.build_for(input_shape)
+        super().build_for(input_shape)
 
     def build(self, input_shape):
         self.forward_layer.build_for(input_shape)
         self.backward_layer.build_for(input_shape)
         self.input_spec = self.forward_layer.input_spec
 
-    def call(self, x, training=False):
-        forward = self.forward_layer(x, training=training)
-        backward = self.backward_layer(x, training=training)
+    def call(self, x, training=False, mask=None):
+        forward = self.forward_layer(x, training=training, mask=mask)
+        backward = self.backward_layer(x, training=training, mask=mask)
         forward_states = backward_states = []
         if self.return_state:
             forward, *forward_states = forward
@@ -77,6 +89,36 @@ class Bidirectional(Layer):
         if self.merge_mode == "ave":
             return (forward + backward) * 0.5
         return [forward, backward]
+
+    def reset_state(self):
+        """Resets both directions' kept states (a stateful layer only, as Keras)."""
+        if not self.stateful:
+            raise AttributeError(f"{self.describe()}: reset_state needs a stateful layer")
+        self.forward_layer.reset_state()
+        self.backward_layer.reset_state()
+
+    def reset_states(self):
+        self.reset_state()
+
+    @property
+    def states(self):
+        if self.forward_layer.states and self.backward_layer.states:
+            return tuple(self.forward_layer.states + self.backward_layer.states)
+        return None
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras's rule: a returned sequence keeps the input's mask (one per output with
+        merge_mode=None); a last output and the states carry none."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0] if mask else None
+        if self.return_sequences:
+            output_mask = [mask, mask] if self.merge_mode is None else mask
+        else:
+            output_mask = [None, None] if self.merge_mode is None else None
+        if self.return_state:
+            states = [None] * (2 * len(self.forward_layer._state_shapes(None)))
+            return (output_mask if isinstance(output_mask, list) else [output_mask]) + states
+        return output_mask
 
     def compute_output_shape(self, input_shape):
         shape = self.forward_layer.compute_output_shape(input_shape)
