@@ -2,7 +2,7 @@
 
     chainrule demo [--plots DIR]                 a tour of the tutorials on generated data
     chainrule tutorial --list | NAME [--plots DIR]
-    chainrule train mnist|mnist_convnet|lenet5|fashion_mnist_convnet|imdb
+    chainrule train mnist|mnist_convnet|lenet5|fashion_mnist_convnet|imdb|transformer_imdb
                     [--epochs N] [--batch-size N] [--seed N] [--plot PNG]
 
 A bad flag, an unknown name, a missing data file or a place where plots cannot be written ends
@@ -20,7 +20,7 @@ from chainrule.training import progbar
 DEMO_PLOTS = "chainrule-demo-plots"
 # chainrule train NAME: the program (a function of chainrule.tutorials.keras_programs) -> (epochs, batch size)
 TRAIN_DEFAULTS = {"mnist": (10, 128), "mnist_convnet": (15, 128), "lenet5": (10, 128),
-                  "fashion_mnist_convnet": (10, 128), "imdb": (5, 32)}
+                  "fashion_mnist_convnet": (10, 128), "imdb": (5, 32), "transformer_imdb": (2, 32)}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,7 +44,7 @@ def _parser():
     train.add_argument("model", choices=tuple(TRAIN_DEFAULTS))
     train.add_argument("--epochs", type=_positive, default=None,
                        help=", ".join(f"{epochs} for {name}" for name, (epochs, _) in TRAIN_DEFAULTS.items()))
-    train.add_argument("--batch-size", type=_positive, default=None, help="32 for imdb, else 128")
+    train.add_argument("--batch-size", type=_positive, default=None, help="32 for imdb and transformer_imdb, else 128")
     train.add_argument("--seed", type=int, default=None, help="make the run repeatable")
     train.add_argument("--plot", default=None, metavar="PNG", help="write the accuracy curves here")
     return parser
