@@ -138,7 +138,10 @@ class Model(Layer):
     def output_spec_for(self, x):
         """The model's symbolic output for data ``x`` (arrays: one, or a list or dict), building
         the model if it is not built yet; nothing runs on ``x``'s values."""
-        return self.compute_output_spec(_symbolic_like(x))
+        x = _symbolic_like(x)
+        if self._adjusts_input_rank:
+            x = self._adjust_input_rank(x)
+        return self.compute_output_spec(x)
 
     def describe(self):
         return f'Model "{self.name}" ({type(self).__name__})'
@@ -328,22 +331,28 @@ class Model(Layer):
 
         Args:
             x, y: the inputs and targets: arrays with samples on the first axis, or lists or
-                dicts of them for several inputs or outputs.
-            batch_size: samples per step (32).
+                dicts of them for several inputs or outputs. Or ``x`` alone yields the batches
+                ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``: a generator, any iterable
+                (a ``torch.utils.data.DataLoader``: anything NumPy converts is taken), or a
+                :class:`chainrule.utils.PyDataset` (see :mod:`chainrule.training.loop`).
+            batch_size: samples per step (32); ignored, as by Keras, when ``x`` yields batches.
             epochs: the epoch to stop at (training runs epochs ``initial_epoch`` .. ``epochs-1``).
             verbose: 0 silent, 1 progress bar, 2 one line per epoch ("auto": 1).
             callbacks: a list of Callback objects.
             validation_split: the fraction of the data, taken from its end before shuffling,
                 held out to validate after each epoch.
-            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``
-                (takes precedence over validation_split).
+            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``, or
+                batches as ``x`` may be (takes precedence over validation_split).
             shuffle: reshuffle the training data before each epoch.
             class_weight: ``{class: weight}``, multiplying each sample's loss by its class's weight.
             sample_weight: a weight per sample.
             initial_epoch: the epoch to start from (to resume).
-            steps_per_epoch, validation_steps: at most this many batches per epoch (None: all).
+            steps_per_epoch, validation_steps: batches per epoch and per validation (None: a
+                whole pass). With ``steps_per_epoch`` each epoch carries on through the data
+                where the last one stopped, as in Keras; an endless generator needs it.
             validation_batch_size: batch size of validation (batch_size).
-            validation_freq: validate every this many epochs.
+            validation_freq: validate every this many epochs (counted from epoch 1), or after
+                the epochs of a list (``[1, 5, 10]``).
 
         Returns:
             A History: ``history.history["loss"]``, ``["accuracy"]``, ``["val_loss"]``...

@@ -4,7 +4,9 @@ Hooks and their ``logs`` follow Keras: epoch ends receive ``{"loss": ..., "accur
 "val_loss": ...}``; batch ends receive the running values of the epoch so far.
 """
 
+import contextlib
 import csv
+import io
 import math
 import os
 import sys
@@ -67,6 +69,9 @@ class CallbackList:
     ``logs`` positional and a dict (``{}`` when the caller gave none, as Keras gives the begin
     hooks). All the callbacks of one call share that dict, so what one adds (a learning rate) the
     next ones see.
+
+    At an epoch's end, with a progress bar shown (verbose 1 or 2), what the other callbacks print
+    is written after the epoch's progress line (see :meth:`_epoch_end_after_progress`).
     """
 
     def __init__(self, callbacks, model, params):
@@ -91,10 +96,35 @@ class CallbackList:
             if rest:
                 logs = rest[0]
             logs = {} if logs is None else logs
+            if hook == "on_epoch_end" and self._shows_progress():
+                self._epoch_end_after_progress(*head, logs)
+                return
             for callback in self.callbacks:
                 getattr(callback, hook)(*head, logs)
 
         return call
+
+    def _shows_progress(self):
+        return any(isinstance(c, ProgbarLogger) and c.params.get("verbose") for c in self.callbacks)
+
+    def _epoch_end_after_progress(self, epoch, logs):
+        """Ends the epoch with what the callbacks print at its end (ReduceLROnPlateau's "reducing
+        learning rate", ModelCheckpoint's "saving model") shown *after* the epoch's progress
+        line, with verbose 1 and 2 alike: their printed output is held back while the callbacks
+        run and written once the progress bar has written its line. The progress bar still runs
+        after them, so the values they add to the logs (a learning rate) are on that line."""
+        held = io.StringIO()
+        try:
+            for callback in self.callbacks:
+                if isinstance(callback, ProgbarLogger):
+                    callback.on_epoch_end(epoch, logs)
+                else:
+                    with contextlib.redirect_stdout(held):
+                        callback.on_epoch_end(epoch, logs)
+        finally:
+            if held.getvalue():
+                sys.stdout.write(held.getvalue())
+                sys.stdout.flush()
 
 
 class History(Callback):
@@ -127,7 +157,9 @@ class ProgbarLogger(Callback):
         return self.stream or sys.stdout
 
     def on_epoch_begin(self, epoch, logs=None):
-        if self.params.get("verbose") == 1:
+        # at the epoch's start with verbose 1 and 2 alike, as Keras: what is printed during the
+        # epoch comes under its heading
+        if self.params.get("verbose"):
             self._stream().write(f"Epoch {epoch + 1}/{self.params['epochs']}\n")
         self.bar = Progbar(self.params.get("steps"), self.params.get("verbose", 1), self._stream())
         self.seen = 0
@@ -137,8 +169,6 @@ class ProgbarLogger(Callback):
         self.bar.update(batch + 1, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.params.get("verbose") == 2:
-            self._stream().write(f"Epoch {epoch + 1}/{self.params['epochs']}\n")
         # the steps that ran: fewer than planned when a callback stopped the epoch (TerminateOnNaN)
         self.bar.update(self.seen, logs, finalize=True)
 
@@ -162,7 +192,13 @@ class EarlyStopping(Callback):
         mode: "min", "max", or "auto" (max for accuracies, else min).
         baseline: a value the monitor must beat for an epoch to reset the patience.
         restore_best_weights: at the end of training, put back the weights of the best epoch.
-        start_from_epoch: epochs to wait before watching.
+        start_from_epoch: epochs to wait before watching (the first ``start_from_epoch``
+            epochs are neither counted nor remembered, as a warm-up).
+
+    As in Keras: an epoch that improves on the best so far never stops training, even when it
+    does not beat ``baseline`` (it then leaves the patience counting); ``verbose`` prints
+    "Epoch N: early stopping" and "Restoring model weights from the end of the best epoch: N."
+    at the end of training.
     """
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
@@ -192,13 +228,15 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
         if value is None:
-            warnings.warn(f"EarlyStopping: the monitored value {self.monitor!r} is not in the logs "
-                          f"(available: {sorted(logs or {})}); not stopping", stacklevel=2)
+            warnings.warn(f"Early stopping conditioned on metric `{self.monitor}` which is not "
+                          f"available. Available metrics are: {','.join(logs or {})}", stacklevel=2)
             return
         if epoch < self.start_from_epoch:
             return
         if self.restore_best_weights and self.best_weights is None:
+            # the weights of the first watched epoch, in case none improves on the baseline
             self.best_weights = self.model.get_weights()
+            self.best_epoch = epoch
         self.wait += 1
         if self._improved(value, self.best):
             self.best = value
@@ -207,7 +245,7 @@ class EarlyStopping(Callback):
                 self.best_weights = self.model.get_weights()
             if self.baseline is None or self._improved(value, self.baseline):
                 self.wait = 0
-                return
+            return
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
@@ -217,7 +255,8 @@ class EarlyStopping(Callback):
             print(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(f"Restoring the weights of epoch {self.best_epoch + 1}, the best")
+                print(f"Restoring model weights from the end of the best epoch: "
+                      f"{self.best_epoch + 1}.")
             self.model.set_weights(self.best_weights)
 
 

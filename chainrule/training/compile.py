@@ -9,6 +9,7 @@ output) or a dict by output name. The logs name each output's values as Keras do
 
 from chainrule import losses, optimizers
 from chainrule import metrics as registry
+from chainrule._backend import xp
 from chainrule.utils import tree
 from chainrule.tensor import data_of
 
@@ -212,14 +213,25 @@ class CompileMetrics(registry.Metric):
             if target is None:
                 continue
             prediction = predictions[index]
-            prediction = data_of(prediction)
+            if getattr(prediction, "_keras_mask", None) is None:  # a masked one keeps its mask
+                prediction = data_of(prediction)
             if weighted:
                 metric.update_state(target, prediction, weights[index])
             else:
                 metric.update_state(target, prediction)
 
     def result(self):
-        return {name: float(metric.result()) for name, _, metric, _ in self.entries}
+        # NOTE: a result with one value per threshold or class (F1Score(), Precision(thresholds=
+        # [...])) is logged as its array, as Keras logs it
+        return {name: _log_value(metric.result()) for name, _, metric, _ in self.entries}
+
+
+def _log_value(value):
+    """A metric's result for the logs: a Python float, or a float64 array for a result with one
+    value per threshold or class (``F1Score()``, ``Precision(thresholds=[...])``), which Keras
+    logs as its array too."""
+    value = xp.asarray(data_of(value))
+    return float(value) if value.ndim == 0 else value.astype(xp.float64)
 
 
 def _as_list(value):

@@ -1,10 +1,13 @@
-"""Checking and batching the arrays given to fit, evaluate and predict.
+"""Checking and batching the arrays given to fit, evaluate and predict, and reading the batches
+of generators, iterables and PyDatasets epoch by epoch as Keras does.
 
-Everything here runs before the first step, so bad input is refused before any weight changes.
+The checks run before the first step, so bad input is refused before any weight changes.
 """
 
+import itertools
 import math
 import numbers
+import warnings
 
 from chainrule import _backend
 from chainrule._backend import numpy as np
@@ -54,12 +57,14 @@ def check_finite(array, name):
                          f"finite (remove or impute the missing values)")
 
 
-def check_same_length(arrays):
-    """Raises ValueError when the named arrays do not all hold the same number of samples."""
+def check_same_length(arrays, where=None):
+    """Raises ValueError when the named arrays do not all hold the same number of samples
+    (``where``, e.g. ``"fit: epoch 1, batch 3"``, starts the message)."""
     lengths = {name: len(a) for name, a in arrays.items() if a is not None}
     if len(set(lengths.values())) > 1:
         described = ", ".join(f"{name} has {n}" for name, n in lengths.items())
-        raise ValueError(f"every array must hold the same number of samples: {described}")
+        raise ValueError(f"{where + ': ' if where else ''}every array must hold the same number of "
+                         f"samples: {described}")
 
 
 def check_positive_int(value, name):
@@ -106,3 +111,162 @@ def batch_indices(n, batch_size, shuffle):
         order = _backend.rng().permutation(n)
         return [order[start:start + batch_size] for start in range(0, n, batch_size)]
     return [slice(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
+
+
+# --- batches from generators, iterables and PyDatasets ----------------------------------------
+
+RAN_OUT = ("Your input ran out of data; interrupting training. Make sure that your dataset or "
+           "generator can generate at least `steps_per_epoch * epochs` batches. You may need to "
+           "use the `.repeat()` function when building your dataset.")
+
+
+def is_stream(x):
+    """Whether ``x`` yields batches (a generator, an iterator, a ``PyDataset``, a
+    ``torch.utils.data.DataLoader`` or any other iterable) rather than being the data itself.
+
+    Arrays, lists, tuples and dicts (of arrays), strings and anything NumPy converts
+    (``__array__``: torch and JAX tensors) are data; any other object with ``__iter__`` yields
+    batches. Duck-typed, so no framework is imported."""
+    from chainrule.utils.py_dataset import PyDataset
+
+    if isinstance(x, PyDataset):
+        return True
+    if isinstance(x, (np.ndarray, Tensor, list, tuple, dict, str, bytes)) or x is None:
+        return False
+    if hasattr(x, "__array__") or hasattr(x, "__array_interface__"):
+        return False
+    return hasattr(x, "__iter__") or hasattr(x, "__next__")
+
+
+def stream_kind(x):
+    """What ``x`` is, in Keras's words for its messages."""
+    import types
+
+    from chainrule.utils.py_dataset import PyDataset
+
+    if isinstance(x, PyDataset):
+        return "PyDataset"
+    if isinstance(x, types.GeneratorType):
+        return "generator"
+    if any(c.__name__ == "DataLoader" and "torch.utils.data" in c.__module__
+           for c in type(x).__mro__):
+        return "torch DataLoader"
+    return "iterable"
+
+
+class ArrayBatches:
+    """The batches of arrays already checked: ``batch_size`` samples each, reshuffled at each
+    pass when ``shuffle``."""
+
+    def __init__(self, x, y, sample_weight, n, batch_size, shuffle, pack):
+        self.x, self.y, self.sample_weight = x, y, sample_weight
+        self.n, self.batch_size, self.shuffle, self.pack = n, batch_size, shuffle, pack
+        self.num_batches = -(-n // batch_size)
+
+    def iterator(self):
+        for index in batch_indices(self.n, self.batch_size, self.shuffle):
+            yield self.pack(self.x, self.y, self.sample_weight, index)
+
+    def on_epoch_begin(self):
+        pass
+
+    def on_epoch_end(self):
+        pass
+
+
+class StreamBatches:
+    """The raw batches of a generator, iterable or ``PyDataset``, one pass per ``iterator()``.
+
+    A ``PyDataset`` with a length is read in a shuffled order of its indices when ``shuffle``
+    (as Keras does), and is told of each epoch's start and end. A generator can be read only
+    once: a second pass finds it empty. The number of batches is known for a ``PyDataset`` and
+    for sized iterables (a ``DataLoader``), else None."""
+
+    def __init__(self, source, shuffle):
+        from chainrule.utils.py_dataset import PyDataset
+
+        self.source, self.shuffle = source, shuffle
+        self.kind = stream_kind(source)
+        self.py_dataset = isinstance(source, PyDataset)
+        if self.py_dataset:
+            self.num_batches = source.num_batches
+            # warns, as Keras does, of a subclass that did not call super().__init__()
+            source._warn_if_super_not_called()
+        elif self.kind != "generator" and hasattr(source, "__len__") and hasattr(source, "__iter__"):
+            self.num_batches = len(source)
+        else:
+            self.num_batches = None
+
+    def iterator(self):
+        if not self.py_dataset:
+            return iter(self.source)
+        if self.num_batches is None:
+            return (self.source[i] for i in itertools.count())
+        order = range(self.num_batches)
+        if self.shuffle:
+            order = _backend.rng().permutation(self.num_batches).tolist()
+        return (self.source[i] for i in order)
+
+    def on_epoch_begin(self):
+        if self.py_dataset:
+            self.source.on_epoch_begin()
+
+    def on_epoch_end(self):
+        if self.py_dataset:
+            self.source.on_epoch_end()
+
+
+class EpochIterator:
+    """Splits the batches of ``batches`` (an :class:`ArrayBatches` or :class:`StreamBatches`)
+    into epochs, as Keras's ``EpochIterator`` does.
+
+    Without ``steps_per_epoch`` each epoch is one whole pass. With it, each epoch takes that many
+    batches and the next epoch carries on where the last one stopped; a pass that runs out
+    before (its known number of batches reached, or the iterator exhausted) ends the epoch early
+    with Keras's "Your input ran out of data" warning, and the next epoch starts a new pass. An
+    epoch that finds no batch at all (a generator already used up) yields nothing, after the
+    warning: the caller stops there.
+    """
+
+    def __init__(self, batches, steps_per_epoch=None):
+        self.batches = batches
+        self.steps_per_epoch = steps_per_epoch
+        self.current = None
+        self.seen = 0
+
+    @property
+    def num_batches(self):
+        """The steps of an epoch: ``steps_per_epoch``, else the batches of a pass (None when
+        unknown)."""
+        return self.steps_per_epoch or self.batches.num_batches
+
+    def epoch(self):
+        """Yields ``(step, raw batch)`` for one epoch."""
+        known = self.batches.num_batches
+        limit = self.steps_per_epoch or known
+        if self.steps_per_epoch is None or self.current is None:
+            self.current = self.batches.iterator()
+            self.seen = 0
+        self.batches.on_epoch_begin()
+        try:
+            step = 0
+            while limit is None or step < limit:
+                if known is not None and self.seen >= known:
+                    warnings.warn(RAN_OUT, stacklevel=2)
+                    break
+                try:
+                    batch = next(self.current)
+                except StopIteration:
+                    # the end of a pass of unknown length is the end of the epoch; otherwise the
+                    # data ran out before the epoch's steps (or before its stated length)
+                    if limit is not None or step == 0:
+                        warnings.warn(RAN_OUT, stacklevel=2)
+                    self.current = None
+                    break
+                self.seen += 1
+                yield step, batch
+                step += 1
+            if known is not None and self.seen >= known:
+                self.current = None
+        finally:
+            self.batches.on_epoch_end()

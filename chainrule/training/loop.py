@@ -6,12 +6,26 @@ and shuffles the data (arrays, or lists and dicts of them for several inputs and
 resets the metrics each epoch, validates at the end of each epoch and calls the callbacks.
 Evaluation and prediction run under ``no_grad``, so they build no graph.
 
-Everything the caller passes is checked before the first step. A training step is shielded
+The data may also come as batches: a Python generator, any other iterable (a
+``torch.utils.data.DataLoader``; duck-typed, nothing is imported) or a
+:class:`chainrule.utils.PyDataset`, each batch ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``
+of anything NumPy converts. Each batch is checked as arrays are, its errors naming the epoch and
+batch. Epochs follow Keras's ``EpochIterator`` (:class:`chainrule.training.data.EpochIterator`):
+a whole pass each, or ``steps_per_epoch`` batches carrying on through the data, with Keras's
+"Your input ran out of data" warning when it runs short. ``batch_size`` is then ignored, as
+Keras ignores it; ``y``, ``sample_weight`` and (but for a PyDataset) ``class_weight`` belong in
+the batches and are refused, as Keras refuses them. A PyDataset's ``workers`` are not used: its
+batches are built in the training thread, in order (see its docstring).
+
+Everything the caller passes is checked before the first step (a stream's batches, as each
+comes). A training step is shielded
 from Ctrl-C, so an interruption (or an exception from a callback) leaves the weights as they
 were after the last completed step, never half-updated.
 """
 
 import contextlib
+import itertools
+import numbers
 import signal
 import threading
 import warnings
@@ -25,7 +39,7 @@ from chainrule.training.callbacks import CallbackList, History, ProgbarLogger
 from chainrule.training.compile import match_outputs
 from chainrule.training.progbar import Progbar
 from chainrule.utils import tree
-from chainrule.utils.data import pack_x_y_sample_weight
+from chainrule.utils.data import pack_x_y_sample_weight, unpack_x_y_sample_weight
 
 
 class InterruptGuard:
@@ -142,7 +156,11 @@ def _prepare(model, x, y, sample_weight, what, prefix=""):
             lambda w: w if w.dtype.kind == "f" else w.astype(dtype), sample_weight)
     leaves = (_named_leaves(x, f"{prefix}x") + _named_leaves(y, f"{prefix}y")
               + _named_leaves(sample_weight, f"{prefix}sample_weight"))
-    data.check_same_length(dict(leaves))
+    if prefix.endswith(": "):  # a batch of a stream: "fit: epoch 1, batch 3: ..., x has 8, y has 7"
+        data.check_same_length({name[len(prefix):]: array for name, array in leaves},
+                               f"{what}: {prefix[:-2]}")
+    else:
+        data.check_same_length(dict(leaves))
     n = len(tree.flatten(x)[0])
     if n == 0:
         raise ValueError(f"{what}: {prefix}x holds no samples")
@@ -239,6 +257,98 @@ def _with_class_weight(model, y, sample_weight, class_weight):
     return tree.map_structure(lambda w: w * weights.reshape((-1,) + (1,) * (w.ndim - 1)), sample_weight)
 
 
+# --- batches from generators, iterables and PyDatasets ---------------------------------------
+
+
+def _check_stream_args(x, y, sample_weight, class_weight, shuffle, what):
+    """Refuses, as Keras does, what cannot go with ``x`` yielding batches: targets and weights
+    belong in the batches. Warns, as Keras does, that a generator or DataLoader is not
+    shuffled."""
+    kind = data.stream_kind(x)
+    for value, name, description in ((y, "y", "the targets"),
+                                     (sample_weight, "sample_weight", "the sample weights")):
+        if value is not None:
+            raise ValueError(f"{what}: when providing `x` as a {kind}, `{name}` should not be "
+                             f"passed. Instead, {description} should be included as part of the "
+                             f"{kind}.")
+    if class_weight is not None and kind != "PyDataset":
+        raise ValueError(f"{what}: argument `class_weight` is not supported for {kind} inputs "
+                         f"(only for arrays and PyDataset); give each batch its sample weights "
+                         f"instead. Received: class_weight={class_weight}")
+    if shuffle and kind in ("generator", "torch DataLoader"):
+        warnings.warn(f"`shuffle=True` was passed, but will be ignored since the data `x` was "
+                      f"provided as a {kind}. The {kind} is expected to yield already-shuffled "
+                      f"data.", stacklevel=4)
+
+
+def _unpack_stream_batch(raw, where):
+    """A batch as yielded, ``(x,)``, ``(x, y)``, ``(x, y, sample_weight)`` (a list as a tuple,
+    as Keras reads a DataLoader's ``[x, y]``) or ``x`` alone (an array or dict), unpacked."""
+    if isinstance(raw, list):
+        raw = tuple(raw)
+    if isinstance(raw, tuple):
+        if len(raw) not in (1, 2, 3):
+            raise ValueError(f"{where}: expected a batch (x,), (x, y) or (x, y, sample_weight), "
+                             f"received a tuple of {len(raw)} items")
+        return raw + (None,) * (3 - len(raw))
+    if raw is None:
+        raise ValueError(f"{where}: expected a batch (x,), (x, y) or (x, y, sample_weight), "
+                         f"received None")
+    return raw, None, None
+
+
+def _stream_batch(model, raw, what, step, epoch=None, class_weight=None):
+    """One yielded batch checked and converted as arrays are (same messages, naming the
+    batch), packed for the step."""
+    place = f"batch {step}" if epoch is None else f"epoch {epoch + 1}, batch {step}"
+    x, y, sample_weight = _unpack_stream_batch(raw, f"{what}: {place}")
+    if x is None:
+        raise ValueError(f"{what}: {place}: expected inputs x, received None")
+    if class_weight is not None and sample_weight is not None:
+        raise ValueError(f"{what}: {place}: you cannot specify `class_weight` and `sample_weight` "
+                         f"at the same time (the batch holds sample weights)")
+    try:
+        x, y, sample_weight, _ = _prepare(model, x, y, sample_weight, what, prefix=f"{place}: ")
+        sample_weight = _with_class_weight(model, y, sample_weight, class_weight)
+    except ValueError as error:
+        if place in str(error):
+            raise
+        # the model's own message (an input of the wrong shape): say which batch it was
+        raise ValueError(f"{what}: {place}: {error}") from error
+    return pack_x_y_sample_weight(x, y, sample_weight)
+
+
+def _first(epoch_batches):
+    """``(iterator over the epoch's (step, batch), its generator)``, or None when the epoch
+    has no batch (its data ran out; :class:`data.EpochIterator` has warned)."""
+    first = next(epoch_batches, None)
+    if first is None:
+        epoch_batches.close()
+        return None
+    return itertools.chain([first], epoch_batches), epoch_batches
+
+
+def _validation_freq(value):
+    """Keras's ``validation_freq``: an int (every that many epochs, counted from epoch 1) or a
+    list of the (1-based) epochs to validate after."""
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            if not isinstance(item, numbers.Integral) or isinstance(item, bool) or item < 1:
+                raise ValueError(f"fit: validation_freq must be a positive int or a list of "
+                                 f"epoch numbers (from 1), received {value!r}")
+        return frozenset(int(item) for item in value)
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"fit: validation_freq must be a positive int or a list of epoch numbers "
+                         f"(from 1), received {value!r}")
+    return int(value)
+
+
+def _should_validate(epoch, validation_freq):
+    if isinstance(validation_freq, frozenset):
+        return epoch + 1 in validation_freq
+    return (epoch + 1) % validation_freq == 0
+
+
 # --- fit ------------------------------------------------------------------------------------
 
 
@@ -246,7 +356,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
         sample_weight=None, initial_epoch=0, validation_batch_size=None, validation_freq=1,
         steps_per_epoch=None, validation_steps=None):
-    """Trains ``model`` on ``(x, y)``; see :meth:`chainrule.models.Model.fit`."""
+    """Trains ``model`` on ``(x, y)``, or on the batches ``x`` yields; see
+    :meth:`chainrule.models.Model.fit`."""
     _require_compiled(model, "fit")
     _backend.keep_freed_memory()  # every step reuses the last one's memory (see its NOTE)
     batch_size = _batch_size(batch_size, "fit")
@@ -256,33 +367,62 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             raise ValueError(f"fit: {name} must be a non-negative int, received {value!r}")
     if not isinstance(shuffle, bool):
         raise ValueError(f"fit: shuffle must be True or False, received {shuffle!r}")
-    validation_freq = data.check_positive_int(validation_freq, "fit: validation_freq")
+    validation_freq = _validation_freq(validation_freq)
     validation_batch_size = (batch_size if validation_batch_size is None else
                              data.check_positive_int(validation_batch_size, "fit: validation_batch_size"))
     steps_per_epoch = _steps(steps_per_epoch, "fit: steps_per_epoch")
     validation_steps = _steps(validation_steps, "fit: validation_steps")
     if x is None:
         raise ValueError("fit: expected x, the training inputs, received None")
-    x, y, sample_weight, n = _prepare(model, x, y, sample_weight, "fit")
-    sample_weight = _with_class_weight(model, y, sample_weight, class_weight)
+    streaming = data.is_stream(x)
+    first_epoch = None
+
+    def convert(raw, step, epoch):  # a yielded batch checked and converted, as arrays are
+        return _stream_batch(model, raw, "fit", step, epoch, class_weight)
+
+    if streaming:
+        _check_stream_args(x, y, sample_weight, class_weight, shuffle, "fit")
+        if validation_split and validation_data is None:
+            raise ValueError(f"fit: validation_split is only supported for arrays, received x as a "
+                             f"{data.stream_kind(x)}; pass validation_data instead")
+        train = data.EpochIterator(data.StreamBatches(x, shuffle), steps_per_epoch)
+        first_epoch = _first(train.epoch())
+        if first_epoch is None:
+            raise ValueError(f"fit: x, a {data.stream_kind(x)}, yielded no batch; it must yield at "
+                             f"least one")
+        # the first batch builds the model and matches the losses to its outputs, as arrays do
+        batches, generator = first_epoch
+        step, raw = next(batches)
+        first_epoch = itertools.chain(
+            [(step, convert(raw, step, initial_epoch))],
+            ((step, convert(raw, step, initial_epoch)) for step, raw in batches)), generator
+    else:
+        x, y, sample_weight, n = _prepare(model, x, y, sample_weight, "fit")
+        sample_weight = _with_class_weight(model, y, sample_weight, class_weight)
     validation = None
     if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        if data.is_stream(validation_data):
+            validation = validation_data
+            _check_stream_args(validation_data, None, None, None, False, "fit: validation_data")
+        elif not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError("fit: validation_data must be a tuple (x_val, y_val) or "
-                             "(x_val, y_val, sample_weight_val)")
-        validation = _prepare(model, *validation_data[:2],
-                              validation_data[2] if len(validation_data) == 3 else None,
-                              "fit", prefix="validation_data ")
+                             "(x_val, y_val, sample_weight_val), or a generator, iterable or "
+                             "PyDataset of batches")
+        else:
+            validation = _prepare(model, *validation_data[:2],
+                                  validation_data[2] if len(validation_data) == 3 else None,
+                                  "fit", prefix="validation_data ")
     elif validation_split:
         split_at = data.validation_split_at(n, validation_split)
         head, tail = slice(None, split_at), slice(split_at, None)
         validation = (_take(x, tail), _take(y, tail), _take(sample_weight, tail), n - split_at)
         x, y, sample_weight, n = _take(x, head), _take(y, head), _take(sample_weight, head), split_at
+    if not streaming:
+        train = data.EpochIterator(data.ArrayBatches(x, y, sample_weight, n, batch_size, shuffle,
+                                                     _batch), steps_per_epoch)
     _prepare_optimizer(model, "fit")
 
-    steps = -(-n // batch_size)
-    if steps_per_epoch is not None:
-        steps = min(steps, steps_per_epoch)
+    steps = train.num_batches
     history = History()
     user_callbacks = list(callbacks or [])
     progbar = [ProgbarLogger()] if verbose else []
@@ -291,36 +431,58 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                                  {"epochs": epochs, "steps": steps, "verbose": verbose})
     model.stop_training = False
     logs = {}
+    if not streaming:
+        def convert(batch, step, epoch):  # arrays: batches already checked
+            return batch
     with InterruptGuard() as guard:
         callback_list.on_train_begin()
         # a callback that restored a backup (BackupAndRestore) says where to carry on
         start = getattr(model, "resume_epoch", None)
         model.resume_epoch = None
-        for epoch in range(initial_epoch if start is None else start, epochs):
-            model.reset_metrics()
-            callback_list.on_epoch_begin(epoch)
-            step_logs = {}
-            for step, index in enumerate(data.batch_indices(n, batch_size, shuffle)):
-                if step >= steps:
-                    break
-                callback_list.on_train_batch_begin(step)
-                batch = _batch(x, y, sample_weight, index)
-                with guard.update():  # a step completes or is not taken
-                    step_logs = _logs(model.train_step(batch))
-                callback_list.on_train_batch_end(step, step_logs)
+        try:
+            for epoch in range(initial_epoch if start is None else start, epochs):
+                if first_epoch is not None:
+                    # the stream's first epoch began before training, to build the model
+                    (batches, generator), first_epoch = first_epoch, None
+                else:
+                    started = _first(train.epoch())
+                    if started is None:  # the data ran out (warned): training ends, as Keras's
+                        break
+                    batches, generator = started
+                    batches = ((step, convert(raw, step, epoch)) for step, raw in batches)
+                model.reset_metrics()
+                callback_list.on_epoch_begin(epoch)
+                step_logs = {}
+                try:
+                    for step, batch in batches:
+                        callback_list.on_train_batch_begin(step)
+                        with guard.update():  # a step completes or is not taken
+                            step_logs = _logs(model.train_step(batch))
+                        callback_list.on_train_batch_end(step, step_logs)
+                        if model.stop_training:
+                            break
+                finally:
+                    generator.close()  # ends the pass: a PyDataset's on_epoch_end
+                logs = dict(step_logs)
+                if validation is not None and _should_validate(epoch, validation_freq):
+                    # validation is an evaluation: the callbacks' test hooks run, as in Keras
+                    callback_list.on_test_begin()
+                    val_logs = _evaluate_batches(
+                        model, _evaluation_iterator(model, validation, validation_batch_size,
+                                                    validation_steps),
+                        callback_list=callback_list)
+                    callback_list.on_test_end(val_logs)
+                    logs.update({f"val_{name}": value for name, value in val_logs.items()})
+                callback_list.on_epoch_end(epoch, logs)
                 if model.stop_training:
                     break
-            logs = dict(step_logs)
-            if validation and (epoch + 1 - initial_epoch) % validation_freq == 0:
-                # validation is an evaluation: the callbacks' test hooks run, as in Keras
-                callback_list.on_test_begin()
-                val_logs = _evaluate_arrays(model, *validation[:3], validation_batch_size,
-                                            validation_steps, callback_list=callback_list)
-                callback_list.on_test_end(val_logs)
-                logs.update({f"val_{name}": value for name, value in val_logs.items()})
-            callback_list.on_epoch_end(epoch, logs)
-            if model.stop_training:
-                break
+        finally:
+            if first_epoch is not None:  # no epoch ran (initial_epoch >= epochs)
+                first_epoch[1].close()
+        # as Keras: an optimizer with use_ema writes the weights' moving averages into them
+        finalize = getattr(model.compiled.optimizer, "finalize_variable_values", None)
+        if finalize is not None:
+            finalize(model.trainable_weights)
         callback_list.on_train_end(logs)
     history.params = {"epochs": epochs, "steps": steps, "verbose": verbose}
     history.model = model
@@ -331,42 +493,71 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
 # --- evaluate and predict -------------------------------------------------------------------
 
 
-def _evaluate_arrays(model, x, y, sample_weight, batch_size, steps=None, progbar=None,
-                     callback_list=None):
+def _evaluation_iterator(model, data_, batch_size, steps, what="fit: validation_data"):
+    """``(EpochIterator, convert)`` over checked arrays ``(x, y, sample_weight, n)`` or a
+    stream of batches, read in order."""
+    if isinstance(data_, tuple):
+        x, y, sample_weight, n = data_
+        batches = data.ArrayBatches(x, y, sample_weight, n, batch_size, False, _batch)
+        return data.EpochIterator(batches, steps), lambda batch, step: batch
+    return (data.EpochIterator(data.StreamBatches(data_, False), steps),
+            lambda raw, step: _stream_batch(model, raw, what, step))
+
+
+def _evaluate_batches(model, iterator, progbar=None, callback_list=None, started=None):
+    """The logs of one pass of ``iterator`` (``(EpochIterator, convert)``) through test_step;
+    empty when it yields no batch. ``started``: the pass already begun (see :func:`_first`)."""
+    epoch_iterator, convert = iterator
     model.reset_metrics()
     logs = {}
-    n = len(tree.flatten(x)[0])
-    for step, index in enumerate(data.batch_indices(n, batch_size, shuffle=False)):
-        if steps is not None and step >= steps:
-            break
-        if callback_list:
-            callback_list.on_test_batch_begin(step)
-        with no_grad():
-            logs = _logs(model.test_step(_batch(x, y, sample_weight, index)))
-        if callback_list:
-            callback_list.on_test_batch_end(step, logs)
-        if progbar:
-            progbar.update(step + 1, logs)
+    started = started or _first(epoch_iterator.epoch())
+    if started is None:
+        return logs
+    batches, generator = started
+    try:
+        for step, raw in batches:
+            batch = convert(raw, step)
+            if callback_list:
+                callback_list.on_test_batch_begin(step)
+            with no_grad():
+                logs = _logs(model.test_step(batch))
+            if callback_list:
+                callback_list.on_test_batch_end(step, logs)
+            if progbar:
+                progbar.update(step + 1, logs)
+    finally:
+        generator.close()
     return logs
 
 
 def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
              callbacks=None, return_dict=False, steps=None):
-    """The loss and metrics of ``model`` on ``(x, y)``; see :meth:`Model.evaluate`."""
+    """The loss and metrics of ``model`` on ``(x, y)``, or on the batches ``x`` yields; see
+    :meth:`Model.evaluate`."""
     _require_compiled(model, "evaluate")
     batch_size = _batch_size(batch_size, "evaluate")
     verbose = _verbose(verbose, "evaluate")
     steps = _steps(steps, "evaluate: steps")
     if x is None:
         raise ValueError("evaluate: expected x, the inputs, received None")
-    x, y, sample_weight, n = _prepare(model, x, y, sample_weight, "evaluate")
-    total = -(-n // batch_size) if steps is None else min(steps, -(-n // batch_size))
+    started = None
+    if data.is_stream(x):
+        _check_stream_args(x, y, sample_weight, None, False, "evaluate")
+        iterator = _evaluation_iterator(model, x, batch_size, steps, "evaluate")
+        started = _first(iterator[0].epoch())
+        if started is None:
+            raise ValueError(f"evaluate: x, a {data.stream_kind(x)}, yielded no batch; it must "
+                             f"yield at least one")
+    else:
+        iterator = _evaluation_iterator(model, _prepare(model, x, y, sample_weight, "evaluate"),
+                                        batch_size, steps)
+    total = iterator[0].num_batches
     callback_list = CallbackList(callbacks or [], model, {"steps": total, "verbose": verbose})
     progbar = Progbar(total, verbose) if verbose else None
     callback_list.on_test_begin()
-    results = _evaluate_arrays(model, x, y, sample_weight, batch_size, steps, progbar, callback_list)
+    results = _evaluate_batches(model, iterator, progbar, callback_list, started)
     if progbar:
-        progbar.update(total, results, finalize=True)
+        progbar.update(progbar.seen if total is None else total, results, finalize=True)
     callback_list.on_test_end(results)
     return _returned(model, results, return_dict)
 
@@ -390,35 +581,71 @@ def _concatenate(batches, spec, dtype):
     return tree.pack_sequence_as(batches[0], arrays)
 
 
+def _predict_inputs(model, x, name):
+    """``x`` checked as predict checks it: arrays of one length, all finite."""
+    x = _arrays(x, f"predict: {name}", model.dtype)
+    leaves = _named_leaves(x, name)
+    data.check_same_length(dict(leaves))
+    for leaf, array in leaves:
+        data.check_finite(array, f"predict: {leaf}")
+    return x
+
+
 def predict(model, x, batch_size=None, verbose="auto", callbacks=None, steps=None):
-    """``model``'s outputs for ``x``, batch by batch, as NumPy arrays."""
+    """``model``'s outputs for ``x`` (or for the batches ``x`` yields, whose targets are
+    ignored), batch by batch, as NumPy arrays."""
     batch_size = _batch_size(batch_size, "predict")
     verbose = _verbose(verbose, "predict")
     steps = _steps(steps, "predict: steps")
-    x = _arrays(x, "predict: x", model.dtype)
-    leaves = _named_leaves(x, "x")
-    data.check_same_length(dict(leaves))
-    for name, array in leaves:
-        data.check_finite(array, f"predict: {name}")
-    spec = model.output_spec_for(x)
-    n = len(tree.flatten(x)[0])
-    total = -(-n // batch_size) if steps is None else min(steps, -(-n // batch_size))
+    if data.is_stream(x):
+        _check_stream_args(x, None, None, None, False, "predict")
+        epoch_iterator = data.EpochIterator(data.StreamBatches(x, False), steps)
+
+        def convert(raw, step):
+            inputs, _, _ = _unpack_stream_batch(raw, f"predict: batch {step}")
+            return pack_x_y_sample_weight(_predict_inputs(model, inputs, f"batch {step}: x"))
+    else:
+        x = _predict_inputs(model, x, "x")
+        n = len(tree.flatten(x)[0])
+        if n == 0:
+            return _concatenate([], model.output_spec_for(x), model.dtype)
+        epoch_iterator = data.EpochIterator(
+            data.ArrayBatches(x, None, None, n, batch_size, False, _batch), steps)
+
+        def convert(batch, step):
+            return batch
+    started = _first(epoch_iterator.epoch())
+    if started is None:
+        raise ValueError(f"predict: x, a {data.stream_kind(x)}, yielded no batch; it must yield "
+                         f"at least one")
+    batches, generator = started
+    total = epoch_iterator.num_batches
     callback_list = CallbackList(callbacks or [], model, {"steps": total, "verbose": verbose})
     progbar = Progbar(total, verbose) if verbose else None
     callback_list.on_predict_begin()
     outputs = []
-    with no_grad():
-        for step, index in enumerate(data.batch_indices(n, batch_size, shuffle=False)):
-            if step >= total:
-                break
-            callback_list.on_predict_batch_begin(step)
-            batch = model.predict_step(_batch(x, None, None, index))
-            outputs.append(tree.map_structure(lambda t: data_of(t), batch))
-            callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
-            if progbar:
-                progbar.update(step + 1)
+    spec = None
+    try:
+        with no_grad():
+            for step, raw in batches:
+                batch = convert(raw, step)
+                if spec is None:
+                    try:
+                        spec = model.output_spec_for(unpack_x_y_sample_weight(batch)[0])
+                    except ValueError as error:
+                        if not data.is_stream(x):
+                            raise
+                        raise ValueError(f"predict: batch {step}: {error}") from error
+                callback_list.on_predict_batch_begin(step)
+                result = model.predict_step(batch)
+                outputs.append(tree.map_structure(lambda t: data_of(t), result))
+                callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
+                if progbar:
+                    progbar.update(step + 1)
+    finally:
+        generator.close()
     if progbar:
-        progbar.update(total, finalize=True)
+        progbar.update(progbar.seen if total is None else total, finalize=True)
     callback_list.on_predict_end()
     return _concatenate(outputs, spec, model.dtype)
 

@@ -46,15 +46,25 @@ def end_line():
 
 
 def format_logs(values):
-    """``name: value`` pairs; names with a "/" (per-layer diagnostics) are kept out of the line."""
-    return " - ".join(f"{name}: {value:.4f}" for name, value in values.items() if "/" not in name)
+    """``name: value`` pairs; names with a "/" (per-layer diagnostics) are kept out of the line.
+    A value with one entry per threshold or class (``F1Score()``) shows its mean, as Keras's
+    progress bar does."""
+    return " - ".join(f"{name}: {_scalar(value):.4f}" for name, value in values.items()
+                      if "/" not in name)
+
+
+def _scalar(value):
+    if getattr(value, "ndim", 0):  # an array of values: its mean
+        return float(value.mean()) if value.size else float("nan")
+    return value
 
 
 class Progbar:
     """Shows ``done/target`` steps, a bar, the time so far (or ETA) and the running values.
 
     Args:
-        target: the number of steps, or None when unknown.
+        target: the number of steps, or None when unknown (shown as ``"     12/Unknown"`` until
+            the bar ends, when the steps done become the target).
         verbose: 1 redraws the line in place (a TTY) or prints it at the end; 2 prints one line
             at the end.
         stream: where to write (sys.stdout).
@@ -76,8 +86,10 @@ class Progbar:
         self.dynamic = verbose == 1 and hasattr(self.stream, "isatty") and self.stream.isatty()
         self._last_draw = 0.0
         self._previous_width = 0
+        self.seen = 0  # the steps done so far: the total, once a bar of unknown length ends
 
     def update(self, current, values=None, finalize=False):
+        self.seen = current
         now = time.perf_counter()
         if not finalize and not self.dynamic:
             return
@@ -86,8 +98,14 @@ class Progbar:
         self._last_draw = now
         elapsed = now - self.start
         values = values or {}
+        if finalize and self.target is None:
+            self.target = current  # the length is known once it ends, as Keras's bar learns it
         if self.verbose == 2:
             line = f"{current}/{self.target} - {_format_duration(elapsed)} - " \
+                   f"{_format_per_step(elapsed / max(current, 1))}"
+        elif self.target is None:
+            # an unknown length (a generator), as Keras shows it: the steps so far, "/Unknown"
+            line = f"{current:7d}/Unknown {_format_duration(elapsed)} " \
                    f"{_format_per_step(elapsed / max(current, 1))}"
         else:
             width = len(str(self.target)) if self.target else 1

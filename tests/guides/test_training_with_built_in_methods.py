@@ -353,8 +353,6 @@ def test_a_validation_split(subset):
 # --- Training & evaluation using PyDataset instances ----------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: chainrule.utils.PyDataset is missing, and fit, evaluate and "
-                   "predict accept only arrays")
 def test_a_py_dataset(subset):
     x_train, y_train, x_val, y_val = subset
 
@@ -392,9 +390,6 @@ def test_a_py_dataset(subset):
 # --- Training & evaluation using PyTorch DataLoader objects ---------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: fit and evaluate do not take a torch.utils.data.DataLoader (nor "
-                   "any iterable of batches): ValueError, 'x: expected numbers, received an array of "
-                   "dtype object'")
 def test_a_torch_data_loader(subset):
     torch = pytest.importorskip("torch")
     x_train, y_train, x_val, y_val = subset
@@ -707,8 +702,6 @@ def test_checkpointing_the_best_model(subset, tmp_path, monkeypatch):
                                model.predict(x_train[:5], verbose=0), rtol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: ModelCheckpoint takes no save_freq argument (it saves at the "
-                   "end of each epoch only)")
 def test_fault_tolerance_with_checkpoints(subset, tmp_path, monkeypatch, capsys):
     x_train, y_train, _, _ = subset
     monkeypatch.chdir(tmp_path)

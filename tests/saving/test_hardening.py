@@ -438,8 +438,10 @@ def test_a_best_value_counts_only_once_its_save_succeeded(tmp_path):
     model = Sequential([layers.Dense(2, input_shape=(3,))])
     checkpoint = saving_callbacks.ModelCheckpoint(tmp_path / "missing" / "best.chainrule", save_best_only=True)
     checkpoint.set_model(model)
+    (tmp_path / "missing").write_text("a file where the folder should be")
     with pytest.raises(OSError):
-        checkpoint.on_epoch_end(0, {"val_loss": 1.0})  # the folder does not exist: nothing saved
+        checkpoint.on_epoch_end(0, {"val_loss": 1.0})  # the folder cannot be made: nothing saved
+    (tmp_path / "missing").unlink()
     (tmp_path / "missing").mkdir()
     checkpoint.on_epoch_end(1, {"val_loss": 1.0})  # as good as the best never saved: it is saved now
     assert (tmp_path / "missing" / "best.chainrule").is_file()
