@@ -15,8 +15,8 @@ def readable_size(n_bytes):
 
 
 def _shape_text(shape):
-    if isinstance(shape, list):
-        return ", ".join(_shape_text(s) for s in shape)
+    if isinstance(shape, list):  # several outputs: Keras writes str() of their list
+        return "[" + ", ".join(_shape_text(s) for s in shape) + "]"
     return "(" + ", ".join(str(d) for d in shape) + ")"  # Keras 3 writes (None) for rank 1
 
 
@@ -27,6 +27,12 @@ def _params(layer):
 def _sequential_rows(model):
     rows = []
     shape = model.built_input_shape
+    given = getattr(model, "_built_from_shape", None)
+    if (shape is not None and isinstance(given, (tuple, list)) and len(given) == len(shape)
+            and tuple(given[1:]) == tuple(shape[1:])):
+        # Keras shows the batch size the model was built with: by build((5, 4)), or by its
+        # first call on data (fit's first batch); the weights fit any batch size all the same
+        shape = (given[0],) + tuple(shape[1:])
     for layer in model.layers:
         label = f"{layer.name} ({type(layer).__name__})"
         if layer.built and shape is not None:

@@ -74,7 +74,6 @@ def test_a_chain_has_no_connected_to_column():
     assert read_summary(model).headers == ("Layer (type)", "Output Shape", "Param #")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: chainrule.utils.plot_model is missing")
 def test_plot_model(tmp_path):
     _, _, model = mnist_model(keras, layers)
     keras.utils.plot_model(model, str(tmp_path / "my_first_model.png"))

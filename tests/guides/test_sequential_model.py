@@ -136,8 +136,6 @@ def test_weights_are_created_on_first_call_as_in_keras(reference_keras):
     assert (ours.total, ours.trainable) == (theirs.total, theirs.trainable)
 
 
-@pytest.mark.xfail(strict=True, reason="summary() of a Sequential built by calling it on data shows "
-                   "(None, 2); Keras shows the shape it was built with, (1, 2)")
 def test_summary_shows_the_batch_size_the_model_was_built_with():
     model = keras.Sequential([layers.Dense(2), layers.Dense(3)])
     model(ops.ones((1, 4)))

@@ -42,6 +42,8 @@ class Rescaling(Layer):
         ValueError: for a scale or offset that is not a finite number or a list of them.
     """
 
+    supports_masking = True  # the output keeps the input's mask, as in Keras
+
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
         self._scale, self.scale = _factor(scale, "scale", self.name)
