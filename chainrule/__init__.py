@@ -77,6 +77,7 @@ from chainrule import (  # noqa: E402
     activations,
     backend,
     callbacks,
+    constraints,
     datasets,
     initializers,
     layers,
@@ -87,6 +88,7 @@ from chainrule import (  # noqa: E402
     optimizers,
     preprocessing,
     random,
+    regularizers,
     saving,
     utils,
 )
@@ -96,6 +98,7 @@ from chainrule.metrics import Metric  # noqa: E402
 from chainrule.models import Model, Sequential  # noqa: E402
 from chainrule.ops.node import KerasTensor  # noqa: E402
 from chainrule.optimizers import Optimizer  # noqa: E402
+from chainrule.regularizers import Regularizer  # noqa: E402
 from chainrule.variables import Variable  # noqa: E402
 
 
@@ -106,9 +109,9 @@ def version():
 
 # what ``from chainrule import keras`` holds: Keras 3's top-level names (chainrule.keras)
 KERAS_NAMES = ("Input", "InputSpec", "KerasTensor", "Layer", "Loss", "Metric", "Model", "Optimizer",
-               "Sequential", "Variable", "activations", "backend", "callbacks", "datasets",
+               "Regularizer", "Sequential", "Variable", "activations", "backend", "callbacks", "constraints", "datasets",
                "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers",
-               "preprocessing", "random", "saving", "utils", "version")
+               "preprocessing", "random", "regularizers", "saving", "utils", "version")
 
 
 from chainrule import keras  # noqa: E402  (the Keras namespace, for programs that wrote tf.keras)

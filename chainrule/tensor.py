@@ -126,7 +126,8 @@ class Tensor:
     """
 
     # _history is set only on a tensor changed in place while recording (see _in_place)
-    __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "name", "_history", "__weakref__")
+    # _mask is set only on a tensor a masking layer produced (read it as _keras_mask)
+    __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "name", "_history", "_mask", "__weakref__")
 
     # NOTE: NumPy must not treat a Tensor as an array in `ndarray + tensor`; this makes NumPy
     # return NotImplemented so Python calls Tensor.__radd__ and the graph is recorded.
@@ -144,6 +145,20 @@ class Tensor:
         self.requires_grad = requires_grad
 
     # --- attributes ---------------------------------------------------------------------------
+
+    @property
+    def _keras_mask(self):
+        """The mask a layer attached to this output (a boolean Tensor of its leading axes,
+        True for the entries to use), as Keras's ``backend.get_keras_mask`` reads it; None
+        when there is none. Operations on the tensor do not carry it over."""
+        try:
+            return self._mask
+        except AttributeError:
+            return None
+
+    @_keras_mask.setter
+    def _keras_mask(self, mask):
+        self._mask = mask
 
     @property
     def data(self):

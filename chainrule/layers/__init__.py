@@ -4,13 +4,17 @@ from chainrule.layers.activations.activation import Activation
 from chainrule.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from chainrule.layers.rnn.bidirectional import Bidirectional
 from chainrule.layers.core.dense import Dense
+from chainrule.layers.core.einsum_dense import EinsumDense
+from chainrule.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from chainrule.layers.core import Identity
-from chainrule.layers.preprocessing import Rescaling
+from chainrule.layers.preprocessing import CategoryEncoding, Normalization, Rescaling
 from chainrule.layers.regularization import AlphaDropout, GaussianDropout, GaussianNoise
+from chainrule.layers.regularization import ActivityRegularization
 from chainrule.layers.reshaping import Permute, RepeatVector
 from chainrule.layers.regularization.dropout import Dropout
 from chainrule.layers.core.embedding import Embedding
-from chainrule.layers.rnn.gru import GRU
+from chainrule.layers.core.masking import Masking
+from chainrule.layers.rnn.gru import GRU, GRUCell
 from chainrule.layers.core.input_layer import Input, InputLayer
 from chainrule.layers.core.lambda_layer import Lambda
 from chainrule.layers.core.op_layer import OpLayer  # noqa: F401 (the graph operations' layer, not public API)
@@ -23,11 +27,13 @@ from chainrule.layers.merging.minimum import Minimum, minimum
 from chainrule.layers.merging.multiply import Multiply, multiply
 from chainrule.layers.merging.subtract import Subtract, subtract
 from chainrule.layers.layer import InputSpec, Layer
-from chainrule.layers.rnn.lstm import LSTM
+from chainrule.layers.rnn.lstm import LSTM, LSTMCell
 from chainrule.layers.reshaping.flatten import Flatten
 from chainrule.layers.reshaping.reshape import Reshape
 from chainrule.layers.rnn.rnn import RNN
-from chainrule.layers.rnn.simple_rnn import SimpleRNN
+from chainrule.layers.rnn.simple_rnn import SimpleRNN, SimpleRNNCell
+from chainrule.layers.rnn.stacked_rnn_cells import StackedRNNCells
+from chainrule.layers.rnn.time_distributed import TimeDistributed
 from chainrule.layers.convolutional import (
     Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose, Convolution1D,
     Convolution1DTranspose, Convolution2D, Convolution2DTranspose, Convolution3D, Convolution3DTranspose,
@@ -52,7 +58,8 @@ from chainrule.layers.reshaping import (
 )
 
 __all__ = [
-    "Activation", "Add", "AlphaDropout", "Average", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
+    "AdditiveAttention", "Attention", "EinsumDense", "MultiHeadAttention",
+    "ActivityRegularization", "Activation", "Add", "AlphaDropout", "Average", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
     "AvgPool1D", "AvgPool2D", "AvgPool3D", "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D",
     "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "Conv3D", "Conv3DTranspose", "Convolution1D",
     "Convolution1DTranspose", "Convolution2D", "Convolution2DTranspose", "Convolution3D",
@@ -61,11 +68,11 @@ __all__ = [
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalAvgPool1D",
     "GlobalAvgPool2D", "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D",
     "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GroupNormalization", "GRU", "Identity",
-    "Input", "InputLayer", "InputSpec", "Lambda", "Layer", "LayerNormalization", "LeakyReLU", "LSTM", "Maximum",
+    "Input", "InputLayer", "InputSpec", "Lambda", "Layer", "LayerNormalization", "LeakyReLU", "LSTM", "Masking", "Maximum",
     "MaxPool1D", "MaxPool2D", "MaxPool3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "Minimum",
-    "Multiply", "Permute", "PReLU", "ReLU", "RepeatVector", "Rescaling", "Reshape", "RNN", "SeparableConv1D",
-    "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D", "SimpleRNN", "Softmax",
-    "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "Subtract", "UnitNormalization", "UpSampling1D",
+    "Multiply", "Permute", "PReLU", "ReLU", "RepeatVector", "Rescaling", "CategoryEncoding", "Normalization", "Reshape", "RNN", "SeparableConv1D",
+    "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells", "LSTMCell", "GRUCell", "Softmax",
+    "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "Subtract", "TimeDistributed", "UnitNormalization", "UpSampling1D",
     "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "add", "average",
     "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]

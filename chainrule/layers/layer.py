@@ -11,8 +11,9 @@ import functools
 import inspect
 import math
 import threading
+import warnings
 
-from chainrule import autograd, _backend, initializers
+from chainrule import autograd, _backend, constraints, initializers, regularizers, variables
 from chainrule.ops.node import KerasTensor, Node, any_symbolic
 from chainrule.tensor import Tensor
 from chainrule.utils import tree
@@ -171,8 +172,56 @@ def _to_tensor(value, dtype):
     else:
         return value  # None, strings, ... pass to call as they are
     if dtype is not None and x.dtype.kind == "f" and x.dtype != dtype:
+        mask = x._keras_mask
         x = x.astype(dtype)
+        if mask is not None:
+            x._keras_mask = mask  # a cast keeps the mask, as in Keras
     return x
+
+
+def adjust_rank(x, declared):
+    """``x`` fitted to the rank of the ``declared`` shape as Keras's functional models fit their
+    inputs: a trailing axis of 1 is added (a batch of scalars for an input of shape ``(1,)``)
+    or dropped; anything else is left for the shape check to refuse. The mask stays. ``x`` may
+    be a KerasTensor (the shape alone is fitted)."""
+    if not isinstance(x, (Tensor, KerasTensor)) or declared is None or len(x.shape) == len(declared):
+        return x
+    if len(x.shape) == len(declared) - 1 and declared[-1] == 1:
+        shape = tuple(x.shape) + (1,)
+    elif len(x.shape) == len(declared) + 1 and x.shape[-1] == 1:
+        shape = tuple(x.shape[:-1])
+    else:
+        return x
+    adjusted = x.reshape(shape) if isinstance(x, Tensor) else KerasTensor(shape, x.dtype, x.name)
+    adjusted._keras_mask = x._keras_mask
+    return adjusted
+
+
+def get_keras_mask(x):
+    """The mask attached to ``x`` (a Tensor or KerasTensor), or None: Keras's
+    ``backend.get_keras_mask``."""
+    return getattr(x, "_keras_mask", None)
+
+
+def masks_of(inputs):
+    """The masks attached to ``inputs``: one input's mask (or None), or the list, tuple or dict
+    of the masks of a structure of inputs."""
+    if isinstance(inputs, (list, tuple, dict)):
+        return tree.map_structure(get_keras_mask, inputs)
+    return getattr(inputs, "_keras_mask", None)
+
+
+def _any_mask(masks):
+    return masks is not None and any(m is not None for m in tree.flatten(masks))
+
+
+def _is_tensor_argument(value):
+    """Whether a ``call`` argument is a tensor (or a structure of tensors), as Keras counts the
+    tensor arguments whose masks it passes."""
+    if isinstance(value, (Tensor, KerasTensor)):
+        return True
+    return isinstance(value, (list, tuple, dict)) and bool(value) and all(
+        isinstance(leaf, (Tensor, KerasTensor)) for leaf in tree.flatten(value))
 
 
 def _is_numbers(value):
@@ -195,6 +244,15 @@ def _call_signature(call):
     return (training is not None or takes_any, default, "mask" in parameters or takes_any, position)
 
 
+def _mask_parameters(call):
+    """The names of ``call``'s parameters (after ``self``) and whether it names ``mask`` or
+    ``<argument>_mask`` ones: Keras fills those in from the inputs' masks (not through
+    ``**kwargs``)."""
+    names = [name for name, p in inspect.signature(call).parameters.items()
+             if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)][1:]
+    return tuple(names), any(name == "mask" or name.endswith("_mask") for name in names)
+
+
 class Layer:
     """Base class of layers.
 
@@ -206,6 +264,9 @@ class Layer:
         input_shape: the shape of one sample (no batch axis), for the first layer of a model.
         batch_input_shape: the same with the batch axis (usually None) in front.
         input_dim: for 2-D inputs, the same as ``input_shape=(input_dim,)``.
+        activity_regularizer: a regularizer (``"l2"``, a Regularizer, a description dict or a
+            function) whose penalty on each output, divided by the batch size, joins
+            :attr:`losses` after every call; None by default.
 
     Layers, models and variables assigned as attributes (alone, or in lists, tuples and dicts)
     are tracked: their weights are this layer's weights, as in Keras.
@@ -213,7 +274,9 @@ class Layer:
 
     input_spec = None  # an InputSpec, set by subclasses (usually in build)
     _call_takes_training, _call_training_default, _call_takes_mask, _call_training_position = True, False, False, 1
+    _call_parameters, _call_names_masks = ("x", "training"), False
     _autocast = True  # floating inputs are cast to the layer's dtype (a functional model: to its Inputs')
+    _adjusts_input_rank = False  # a model with declared inputs fits their rank (_adjust_input_rank)
 
     def __init_subclass__(cls, **kwargs):
         # As in Keras, a layer is built once its build() returns, whoever called it; a second
@@ -225,6 +288,7 @@ class Layer:
             # Keras passes training= and mask= only to a call that accepts them
             (cls._call_takes_training, cls._call_training_default, cls._call_takes_mask,
              cls._call_training_position) = _call_signature(cls.__dict__["call"])
+            cls._call_parameters, cls._call_names_masks = _mask_parameters(cls.__dict__["call"])
 
     def __new__(cls, *args, **kwargs):
         layer = super().__new__(cls)
@@ -232,7 +296,7 @@ class Layer:
         return layer
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
-                 batch_input_shape=None, input_dim=None, **unknown):
+                 batch_input_shape=None, input_dim=None, activity_regularizer=None, **unknown):
         if unknown:
             raise TypeError(
                 f"{type(self).__name__}: unknown keyword arguments {sorted(unknown)}"
@@ -240,6 +304,9 @@ class Layer:
         if name is not None and (not isinstance(name, str) or not name or "/" in name):
             raise ValueError(f"{type(self).__name__}: name must be a non-empty string without "
                              f"'/', received {name!r}")
+        # a penalty on the layer's outputs (see _regularize_activity); settable later, as in Keras
+        self.activity_regularizer = regularizers.get(
+            activity_regularizer, where=f"{name or type(self).__name__}: activity_regularizer")
         self.dtype = _backend.float_dtype(dtype, type(self).__name__) if dtype else _backend.default_dtype()
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.built = False
@@ -275,8 +342,12 @@ class Layer:
 
     def build_for(self, input_shape):
         """Builds the layer for ``input_shape`` if it is not built yet, then checks the shape
-        against the declared one (``input_shape=``) and the layer's InputSpec. A structure of
-        shapes (a layer called on a list of inputs) goes to ``build`` as it is."""
+        against the layer's InputSpec. A structure of shapes (a layer called on a list of
+        inputs) goes to ``build`` as it is.
+
+        The declared input shape (``input_shape=``) is not checked here: as in Keras 3, it is
+        the shape of the Input a Sequential model makes for its first layer, and the model
+        checks it (see ``Sequential.output_shape_for``); a layer called on its own ignores it."""
         if self.built and input_shape == self._accepted_shape:
             return  # the shape of the previous batch, already checked
         if not is_shape(input_shape):
@@ -285,7 +356,6 @@ class Layer:
             self._accepted_shape = input_shape
             return
         input_shape = shape_tuple(input_shape, f"{self.name}: input shape")
-        self._check_declared(input_shape)
         if not self.built:
             self.build((None,) + tuple(input_shape[1:]))
         if self.input_spec is not None:
@@ -336,9 +406,13 @@ class Layer:
         if _is_numbers(inputs) or not isinstance(inputs, (list, tuple, dict)):
             inputs = _to_tensor(inputs if not isinstance(inputs, (list, tuple)) else
                                 _backend.numpy.asarray(inputs), dtype)
+            if self._adjusts_input_rank:
+                inputs = self._adjust_input_rank(inputs)
             self.build_for(inputs.shape)
         else:
             inputs = tree.map_structure(lambda value: _to_tensor(value, dtype), inputs)
+            if self._adjusts_input_rank:
+                inputs = self._adjust_input_rank(inputs)
             self.build_for(tree.map_structure(
                 lambda value: value.shape if isinstance(value, Tensor) else None, inputs))
         position = self._call_training_position
@@ -352,6 +426,13 @@ class Layer:
             training = context.training
         if self._call_takes_training:
             kwargs["training"] = self._call_training_default if training is None else training
+        if self._call_names_masks:
+            self._fill_masks(inputs, args, kwargs)
+        # the mask the output's mask is computed from: the one given, else the input's (taken
+        # now: a call may take it off, as Keras notes for MultiHeadAttention)
+        previous_mask = kwargs.get("mask")
+        if previous_mask is None:
+            previous_mask = masks_of(inputs)
         if not self._call_takes_mask:
             kwargs.pop("mask", None)
         if context.depth == 0 and _adds_losses:
@@ -361,10 +442,85 @@ class Layer:
         if training is not None:
             context.training = bool(training)
         try:
-            return self.call(inputs, *args[1:], **kwargs)
+            outputs = self.call(inputs, *args[1:], **kwargs)
         finally:
             context.depth -= 1
             context.training = previous
+        self._regularize_activity(outputs)
+        if previous_mask is not None or type(self).compute_mask is not Layer.compute_mask:
+            self._set_mask_metadata(inputs, outputs, previous_mask)
+        return outputs
+
+    def _adjust_input_rank(self, inputs):
+        """The inputs fitted to the rank the model declared (see :func:`adjust_rank`); a model
+        with declared inputs sets ``_adjusts_input_rank`` and overrides this."""
+        return inputs
+
+    # --- masks ------------------------------------------------------------------------------
+
+    @property
+    def supports_masking(self):
+        """Whether the layer passes a mask on to its outputs (through :meth:`compute_mask`).
+
+        As in Keras, it is True for a layer whose class defines its own ``compute_mask``, and
+        False otherwise, unless the layer sets it (``self.supports_masking = True``). A layer
+        that does not support masking and receives a masked input warns once that the mask
+        stops there."""
+        value = self.__dict__.get("_supports_masking")
+        if value is None:
+            return type(self).compute_mask is not Layer.compute_mask
+        return value
+
+    @supports_masking.setter
+    def supports_masking(self, value):
+        self._supports_masking = bool(value)
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the output for ``inputs`` carrying ``mask`` (None: no mask). The base
+        layer passes ``mask`` through; it is used only when :attr:`supports_masking` is True."""
+        return mask
+
+    def _fill_masks(self, inputs, args, kwargs):
+        """Keras's rule for the mask arguments a ``call`` names: with one tensor argument, its
+        mask goes to ``mask`` (unless one is given); with several, each argument's mask goes to
+        ``<argument>_mask`` where ``call`` has that parameter."""
+        names = self._call_parameters
+        positional = dict(zip(names, (inputs,) + tuple(args[1:])))
+        tensors = {name: value for name, value in positional.items() if _is_tensor_argument(value)}
+        tensors.update((name, value) for name, value in kwargs.items()
+                       if name not in ("training", "mask") and not name.endswith("_mask")
+                       and _is_tensor_argument(value))
+        if len(tensors) == 1:
+            wanted = {"mask": next(iter(tensors.values()))}
+        else:
+            wanted = {f"{name}_mask": value for name, value in tensors.items()}
+        for name, value in wanted.items():
+            if name in names and name not in positional and kwargs.get(name) is None:
+                masks = masks_of(value)
+                if _any_mask(masks):
+                    kwargs[name] = masks
+
+    def _set_mask_metadata(self, inputs, outputs, previous_mask):
+        """Attaches ``compute_mask``'s masks to the outputs that have none (Keras's rule), or,
+        for a layer that does not support masking, warns (once) that the input's mask is lost."""
+        if not self.supports_masking:
+            if _any_mask(previous_mask) and not self.__dict__.get("_warned_mask"):
+                object.__setattr__(self, "_warned_mask", True)
+                warnings.warn(
+                    f"Layer '{self.name}' (of type {type(self).__name__}) was passed an input with a "
+                    f"mask attached to it. However, this layer does not support masking and will "
+                    f"therefore destroy the mask information. Downstream layers will not see the "
+                    f"mask.", stacklevel=3)
+            return
+        flat_outputs = tree.flatten(outputs)
+        if all(get_keras_mask(x) is not None for x in flat_outputs):
+            return  # the call attached them itself
+        masks = self.compute_mask(inputs, previous_mask)
+        if masks is None:
+            return
+        for tensor, mask in zip(flat_outputs, tree.flatten(masks)):
+            if mask is not None and isinstance(tensor, (Tensor, KerasTensor)) and tensor._keras_mask is None:
+                tensor._keras_mask = mask
 
     # --- the symbolic graph -----------------------------------------------------------------
 
@@ -372,6 +528,19 @@ class Layer:
         self._check_call_arguments(args, kwargs)
         outputs = self.compute_output_spec(*args, **kwargs)
         Node(self, args, kwargs, outputs)
+        # the outputs' symbolic masks (bool KerasTensors), as Keras attaches them while a graph
+        # is built; the masks themselves are computed again from the data when the model runs
+        previous_mask = kwargs.get("mask")
+        if previous_mask is None:
+            previous_mask = masks_of(args[0])
+        if previous_mask is not None or type(self).compute_mask is not Layer.compute_mask:
+            if type(self).__module__.startswith("chainrule."):
+                self._set_mask_metadata(args[0], outputs, previous_mask)
+            else:
+                try:
+                    self._set_mask_metadata(args[0], outputs, previous_mask)
+                except Exception:  # noqa: BLE001  a user's compute_mask written for data only
+                    pass
         return outputs
 
     def _check_call_arguments(self, args, kwargs):
@@ -419,7 +588,12 @@ class Layer:
                     return x
                 shape = tuple(size if d is None else d for d in x.shape)
                 check_sample_size(math.prod(shape[1:]), f"{self.describe()}: an input of shape {x.shape}")
-                return Tensor(_backend.numpy.zeros(shape, dtype=x.dtype))
+                placeholder = Tensor(_backend.numpy.zeros(shape, dtype=x.dtype))
+                mask = x._keras_mask
+                if isinstance(mask, KerasTensor):  # a masked input: the call sees a mask of ones
+                    placeholder._keras_mask = Tensor(_backend.numpy.ones(
+                        tuple(size if d is None else d for d in mask.shape), dtype=bool))
+                return placeholder
             return tree.map_structure(fill, (args, kwargs))
 
         context = _call_context
@@ -494,14 +668,39 @@ class Layer:
 
     @property
     def losses(self):
-        """The losses added with :meth:`add_loss` during the last call, this layer's and its
-        sublayers'."""
+        """The losses added with :meth:`add_loss` during the last call (this layer's and its
+        sublayers', activity regularization's among them), then the penalties of the trainable
+        weights that have a regularizer, computed now from their current values (as Keras's
+        ``_get_regularization_losses``), so they differentiate into the weights."""
         found = list(self._losses)
-        if not _adds_losses:
-            return found
-        for layer in self._walk_layers():
-            found.extend(layer._losses)
+        if _adds_losses:
+            for layer in self._walk_layers():
+                found.extend(layer._losses)
+        if variables.any_regularized:
+            found.extend(self._get_regularization_losses())
         return found
+
+    def _get_regularization_losses(self):
+        """``variable.regularizer(variable)`` for each trainable weight that has one."""
+        return [w.regularizer(w) for w in self.trainable_weights if w.regularizer is not None]
+
+    def _regularize_activity(self, outputs):
+        """Adds the activity regularizer's penalty on each output tensor to the losses,
+        divided by the output's batch size (its first axis; a scalar output is not divided), as
+        Keras does so that the penalty's weight against the weights' does not change with the
+        batch size. Nothing is added while the layer is traced for shapes."""
+        regularizer = getattr(self, "activity_regularizer", None)
+        if regularizer is None or _call_context.tracing:
+            return
+        for output in tree.flatten(outputs):
+            if not isinstance(output, Tensor):
+                continue
+            loss = regularizer(output)
+            if output.ndim > 0:
+                batch_size = output.shape[0]
+                # divide_no_nan: an empty batch adds 0
+                loss = loss / batch_size if batch_size else loss * 0.0
+            self.add_loss(loss)
 
     def _clear_losses(self):
         self._losses = []
@@ -516,17 +715,24 @@ class Layer:
             initializers.get(value, where=f"{self.name}: {arg}")
 
     def add_weight(self, name=None, shape=None, initializer="glorot_uniform", trainable=True, dtype=None,
-                   **options):
+                   regularizer=None, constraint=None, **options):
         """Creates, records and returns a Variable of ``shape`` filled by ``initializer``.
 
         Keras's keyword arguments are accepted (``add_weight(shape=..., initializer=...,
-        trainable=..., name=...)``); ``regularizer``, ``constraint`` and the distribution options
-        are refused until chainrule has them, rather than ignored."""
+        trainable=..., name=..., regularizer=..., constraint=...)``). ``regularizer`` (a name, a
+        description dict, a Regularizer or a function of the weight) is kept as
+        ``variable.regularizer``: :attr:`losses` includes its penalty. ``constraint`` (the same
+        forms, see :mod:`chainrule.constraints`) is kept as ``variable.constraint``: the
+        optimizer applies it after each update. Other options chainrule does not have are
+        refused rather than ignored."""
         unsupported = {key: value for key, value in options.items()
                        if value is not None and key not in ("autocast", "aggregation", "synchronization",
                                                             "overwrite_with_gradient")}
         if unsupported:
             raise ValueError(f"{self.name}: add_weight does not support {sorted(unsupported)} yet")
+        where = f"{self.name}/{name or f'variable_{len(self._own_weights)}'}"
+        regularizer = regularizers.get(regularizer, where=f"{where}: regularizer")
+        constraint = constraints.get(constraint, where=f"{where}: constraint")
         if shape is None:
             shape = ()
         name = name or f"variable_{len(self._own_weights)}"
@@ -544,6 +750,8 @@ class Layer:
         value = init(tuple(shape), dtype)
         variable = Variable(value, name=name, path=f"{self.name}/{name}", trainable=trainable)
         variable.requires_grad = trainable and self._trainable
+        variable.regularizer = regularizer
+        variable.constraint = constraint
         self._own_weights.append(variable)
         return variable
 
@@ -708,6 +916,8 @@ class Layer:
         arguments its ``__init__`` was called with, if they are all plain values (numbers,
         strings, lists, dicts)."""
         config = {"name": self.name, "trainable": self.trainable, "dtype": str(self.dtype)}
+        if getattr(self, "activity_regularizer", None) is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         if self._declared_input_shape is not None:
             config["batch_input_shape"] = list(self._declared_input_shape)
         if type(self).get_config is Layer.get_config and not type(self).__module__.startswith("chainrule."):
@@ -772,15 +982,17 @@ def _is_plain(value):
 
 def _marks_built(build):
     @functools.wraps(build)
-    def wrapper(self, input_shape=None):
+    def wrapper(self, input_shape=None, *more_shapes, **named_shapes):
         if self.built:
             return
+        self._built_from_shape = input_shape  # as given, batch size included (summary() shows it)
         if input_shape is not None:
             # the batch axis is left open (None): the weights fit any batch size
             input_shape = map_shapes(lambda shape: (None,) + shape[1:] if shape else shape,
                                      input_shape if not is_shape(input_shape)
                                      else shape_tuple(input_shape, f"{self.name}: build"))
-        build(self, input_shape)
+        # a build of several shapes (MultiHeadAttention's query, value, key) gets the others too
+        build(self, input_shape, *more_shapes, **named_shapes)
         if input_shape is not None:
             self.input_shape = input_shape
         self.built = True

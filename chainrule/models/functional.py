@@ -8,7 +8,7 @@ its uses; a model called on symbolic inputs is a layer like any other.
 """
 
 from chainrule import _backend
-from chainrule.layers.layer import Layer, format_shape, shape_difference
+from chainrule.layers.layer import Layer, adjust_rank, format_shape, shape_difference
 from chainrule.models.model import Model
 from chainrule.ops.node import KerasTensor
 from chainrule.tensor import Tensor
@@ -191,6 +191,20 @@ class Functional(Model):
                              f"received {len(flat)}")
         return flat
 
+    _adjusts_input_rank = True
+
+    def _adjust_input_rank(self, inputs):
+        """Each input fitted to its Input's rank, as Keras's ``Functional._adjust_input_rank``:
+        a trailing axis of 1 added or dropped (see :func:`adjust_rank`)."""
+        if isinstance(inputs, (Tensor, KerasTensor)):
+            return adjust_rank(inputs, self.inputs[0].shape) if len(self.inputs) == 1 else inputs
+        if isinstance(inputs, dict) and isinstance(self._inputs_struct, dict):
+            return {key: adjust_rank(value, self._inputs_struct[key].shape)
+                    if key in self._inputs_struct else value for key, value in inputs.items()}
+        if isinstance(inputs, (list, tuple)) and len(inputs) == len(self.inputs):
+            return type(inputs)(adjust_rank(value, x.shape) for value, x in zip(inputs, self.inputs))
+        return inputs
+
     def build_for(self, input_shape):
         shapes = self._flat_inputs(input_shape, leaf=_is_one_shape)
         for x, shape in zip(self.inputs, shapes):
@@ -203,12 +217,19 @@ class Functional(Model):
                                  f"{format_shape(shape)}: {difference}")
 
     def call(self, inputs, training=None, mask=None):
+        """Runs the graph's nodes in order. ``mask`` (one per input, in ``inputs``' structure)
+        is attached to the inputs, as is a mask they carry: the layers pass it on."""
         values = {}
-        for x, value in zip(self.inputs, self._flat_inputs(inputs)):
+        flat = self._flat_inputs(inputs)
+        masks = [None] * len(flat) if mask is None else self._flat_inputs(mask, leaf=_is_one_mask)
+        for x, value, given in zip(self.inputs, flat, masks):
+            carried = getattr(value, "_keras_mask", None)
             if not isinstance(value, Tensor):
                 value = Tensor(_backend.as_array(value, where=f"{self.name}: input"))
             if value.dtype.name != x.dtype:
                 value = value.astype(x.dtype)  # the data takes the Input's dtype, as in Keras
+            if given is not None or carried is not None:
+                value._keras_mask = given if given is not None else carried
             values[id(x)] = value
         for node in self._nodes:
             args, kwargs = tree.map_structure(
@@ -221,7 +242,7 @@ class Functional(Model):
 
     def compute_output_spec(self, *args, **kwargs):
         self.build_for(tree.map_structure(lambda x: getattr(x, "shape", None), args[0]))
-        return tree.map_structure(lambda x: KerasTensor(x.shape, x.dtype), self._outputs_struct)
+        return tree.map_structure(_output_spec, self._outputs_struct)
 
     def compute_output_shape(self, input_shape):
         return self.output_shape
@@ -257,6 +278,19 @@ def _graph_constructor(cls):
     init = next(klass.__dict__["__init__"] for klass in cls.__mro__ if "__init__" in klass.__dict__)
     names = [p.name for p in inspect.signature(init).parameters.values()][1:3]
     return names == ["inputs", "outputs"] or init is Model.__init__
+
+
+def _output_spec(x):
+    """A new symbolic output like ``x``, with a symbolic mask where the graph's output has one
+    (the model made it, e.g. with an Embedding(mask_zero=True) inside)."""
+    spec = KerasTensor(x.shape, x.dtype)
+    if isinstance(x._keras_mask, KerasTensor):
+        spec._keras_mask = KerasTensor(x._keras_mask.shape, "bool")
+    return spec
+
+
+def _is_one_mask(value):
+    return value is None or not isinstance(value, (list, tuple, dict))
 
 
 def _is_one_shape(value):

@@ -1,9 +1,11 @@
 """Sequential: a plain stack of layers, each feeding the next."""
 
+from chainrule import _backend
 from chainrule.layers.core.input_layer import InputLayer
-from chainrule.layers.layer import Layer, format_shape, shape_tuple
+from chainrule.layers.layer import Layer, adjust_rank, format_shape, shape_tuple
 from chainrule.models.model import Model
 from chainrule.ops.node import KerasTensor
+from chainrule.tensor import Tensor
 
 
 class Sequential(Model):
@@ -168,10 +170,23 @@ class Sequential(Model):
     def build_for(self, input_shape):
         self.output_shape_for(input_shape)
 
+    _adjusts_input_rank = True
+
+    def _adjust_input_rank(self, inputs):
+        # Keras builds a Sequential with a known input shape as a functional model, which adds
+        # or drops a trailing axis of 1 (a column of scalars for input_shape=[1])
+        return adjust_rank(inputs, self._declared_input_shape)
+
     def describe(self):
         return f'Sequential model "{self.name}"'
 
-    def call(self, x, training=False):
+    def call(self, x, training=False, mask=None):
+        """Runs the layers in turn; a mask (``mask``, else the one ``x`` carries) goes with the
+        data to each layer, which passes on its own output's mask."""
+        if mask is not None:
+            if not isinstance(x, Tensor):
+                x = Tensor(_backend.as_array(x, where=f"{self.name}: input"))
+            x._keras_mask = mask
         for layer in self._sublayers:
             x = layer(x, training=training)
         return x

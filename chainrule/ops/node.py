@@ -67,6 +67,7 @@ class KerasTensor:
         self.dtype = np.dtype(dtype).name
         self.name = name
         self._keras_history = None
+        self._keras_mask = None  # the symbolic mask a masking layer attached (a bool KerasTensor)
 
     @property
     def ndim(self):

@@ -21,10 +21,10 @@ from chainrule.optimizers import schedules
 from chainrule.saving.format import SavingError, read_file, write_file
 from chainrule.training.compile import Compiled
 
-# every public layer class (aliases such as MaxPool2D name the same class) but the bases and RNN
-# (whose cells are not saved yet), the operations of functional graphs, and the model kinds
+# every public layer class (aliases such as MaxPool2D name the same class) but the base, the
+# operations of functional graphs, and the model kinds
 _LAYERS = {cls.__name__: cls for cls in (getattr(layers, name) for name in layers.__all__)
-           if isinstance(cls, type) and issubclass(cls, layers.Layer) and cls not in (layers.Layer, layers.RNN)}
+           if isinstance(cls, type) and issubclass(cls, layers.Layer) and cls is not layers.Layer}
 _LAYERS.update({cls.__name__: cls for cls in (layers.OpLayer, Sequential, Functional)})
 MAX_JSON = 64 * 1024 * 1024  # the longest description model_from_json reads, as a file's header
 _OPTIMIZERS = {cls.__name__: cls for cls in optimizers.ALL.values()}
@@ -93,9 +93,9 @@ def _function_name(function, where, what):
 
 
 def _layer_config(layer, where, registered_only=True):
-    """A layer's ``{"class_name", "config"}``. Writing a file (``registered_only``) refuses a
-    class that loading could not find; ``get_config`` describes any class, as Keras does (its
-    reader then needs the class in ``custom_objects``)."""
+    """A layer's ``{"class_name", "config"}``, any layer class by its name, as Keras writes it
+    (the reader needs a user's class registered or in ``custom_objects``). Writing a file
+    (``registered_only``) still refuses a subclassed model that is not registered."""
     if isinstance(layer, Model):
         return serialize_model(layer, where, registered_only)
     if isinstance(layer, layers.Lambda):
@@ -105,6 +105,9 @@ def _layer_config(layer, where, registered_only=True):
                                                   "output_shape function")
                                    if callable(layer._output_shape) else
                                    None if layer._output_shape is None else list(layer._output_shape))}
+        if layer.mask is not None:
+            config["mask"] = (_function_name(layer.mask, f"{where}, layer {layer.name}", "mask function")
+                              if callable(layer.mask) else layer._mask_config())
         return {"class_name": "Lambda", "config": config}
     try:
         config = layer.get_config()
@@ -116,16 +119,19 @@ def _layer_config(layer, where, registered_only=True):
     for key, value in list(config.items()):
         if key.endswith("_initializer"):
             config[key] = _initializer_config(value, f"{where}, layer {layer.name}")
+    if isinstance(layer, layers.RNN):  # the cell (cells, for StackedRNNCells) as layers
+        config["cell"] = _layer_config(layer.cell, f"{where}, the cell of {layer.name}", registered_only)
+    if isinstance(layer, layers.StackedRNNCells):
+        config["cells"] = [_layer_config(cell, f"{where}, a cell of {layer.name}", registered_only)
+                           for cell in layer.cells]
     if isinstance(layer, layers.Bidirectional):
         inner = config["layer"]
         inner["config"] = {k: (_initializer_config(v, where) if k.endswith("_initializer") else v)
                            for k, v in inner["config"].items()}
-    class_name = type(layer).__name__
-    if (registered_only and _LAYERS.get(class_name) is not type(layer)
-            and _REGISTERED.get(class_name) is not type(layer)):
-        raise SavingError(f"{where}: layer {layer.name} is a {class_name}, which is not registered; "
-                          f"call chainrule.saving.register({class_name}) to save and load it")
-    return {"class_name": class_name, "config": config}
+    # a user's layer class that is not registered is written by name all the same, as Keras
+    # writes it: the file holds no code, and loading finds the class only among the registered
+    # ones and the caller's custom_objects
+    return {"class_name": type(layer).__name__, "config": config}
 
 
 def serialize_model(model, where, registered_only=True):
@@ -427,11 +433,18 @@ def _read_layer(item, where, custom_objects):
     config = dict(item["config"]) if isinstance(item["config"], dict) else item["config"]
     if isinstance(config, dict):
         config = _read_initializers(config, where, custom_objects)
-        if cls is layers.Bidirectional:
+        if cls is layers.Bidirectional or cls is layers.TimeDistributed:
             config["layer"] = _read_layer(config.get("layer"), f"{where}, the wrapped layer", custom_objects)
+        if cls is layers.RNN:
+            config["cell"] = _read_layer(config.get("cell"), f"{where}, the cell", custom_objects)
+        if cls is layers.StackedRNNCells:
+            cells = config.get("cells")
+            if not isinstance(cells, list):
+                raise SavingError(f"{where}: expected a list of cells, found {cells!r:.200}")
+            config["cells"] = [_read_layer(cell, f"{where}, a cell", custom_objects) for cell in cells]
         if cls is layers.Lambda:
             # a Lambda runs code: only a function the caller registered or passed can be it
-            for key in ("function", "output_shape"):
+            for key in ("function", "output_shape", "mask"):
                 if isinstance(config.get(key), str):
                     config[key] = _lookup(config[key], {}, f"Lambda {key} function", where, custom_objects)
             if not callable(config.get("function")):

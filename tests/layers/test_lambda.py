@@ -218,7 +218,6 @@ def test_get_config_refuses_a_lambda_expression():
     (dict(function=3), r"function must be callable, received 3"),
     (dict(function=double, output_shape=(3, -1)), r"output_shape: expected a shape"),
     (dict(function=double, output_shape="wide"), r"output_shape: expected a shape"),
-    (dict(function=double, mask=lambda x, m: m), r"mask must be None \(chainrule has no masking yet\)"),
     (dict(function=double, arguments=[1, 2]), r"arguments must be a dict of keyword arguments"),
     (dict(function=double, arguments={1: 2}), r"arguments must be a dict of keyword arguments"),
 ])

@@ -14,18 +14,28 @@ from chainrule.tensor import Tensor
     (np.ones((2, 5, 4)), r"\(2, 5, 4\): rank 3 instead of 2"),
     (np.ones((2, 5)), r"\(2, 5\): axis -1 has 5, expected 4"),
 ])
-def test_a_declared_input_shape_is_checked_on_every_new_shape(x, detail):
-    dense = layers.Dense(3, input_shape=(4,), name="hidden")
-    dense(np.ones((2, 4)))  # built; Dense alone would take (2, 5, 4)
-    with pytest.raises(ValueError, match=r'Layer "hidden" \(Dense\) was declared with input shape '
-                                         r"\(None, 4\) but received an input of shape " + detail):
-        dense(x)
+def test_a_declared_input_shape_is_checked_by_the_sequential_model_on_every_new_shape(x, detail):
+    model = Sequential([layers.Dense(3, input_shape=(4,), name="hidden")])
+    model(np.ones((2, 4)))  # built; Dense alone would take (2, 5, 4)
+    with pytest.raises(ValueError, match=r'its first layer, Layer "hidden" \(Dense\), was declared with '
+                                         r"input shape \(None, 4\) but received an input of shape " + detail):
+        model(x)
+
+
+def test_a_layer_called_on_its_own_ignores_its_declared_input_shape_as_in_keras():
+    """Keras 3 uses ``input_shape=`` only for the Input a Sequential model makes; the layer
+    itself takes what its own InputSpec takes (the TensorFlow regression tutorial calls a
+    ``Normalization(input_shape=[1], axis=None)`` on a column of shape (n,))."""
+    dense = layers.Dense(3, input_shape=(4,))
+    assert dense(np.ones((2, 5, 4))).shape == (2, 5, 3)
+    with pytest.raises(ValueError, match=r"axis -1 to have size 4"):
+        dense(np.ones((2, 5)))  # the InputSpec of the built Dense still holds
 
 
 def test_every_differing_axis_is_named():
-    lstm = layers.LSTM(2, input_shape=(100, 8), name="rnn")
+    model = Sequential([layers.LSTM(2, input_shape=(100, 8), name="rnn")])
     with pytest.raises(ValueError, match=r"axis -2 has 50, expected 100; axis -1 has 7, expected 8"):
-        lstm(np.ones((2, 50, 7)))
+        model(np.ones((2, 50, 7)))
 
 
 def test_input_spec_messages_say_what_was_received():

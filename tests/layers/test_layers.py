@@ -167,10 +167,10 @@ def test_lstm_initial_bias_and_initializers():
 
 
 def test_input_shape_errors_name_the_layer():
-    dense = layers.Dense(3, input_shape=(4,), name="hidden")
-    with pytest.raises(ValueError, match=r'Layer "hidden" \(Dense\) was declared with input shape '
+    model = cr.Sequential([layers.Dense(3, input_shape=(4,), name="hidden")])
+    with pytest.raises(ValueError, match=r'Layer "hidden" \(Dense\), was declared with input shape '
                                          r"\(None, 4\) but received an input of shape \(2, 5\)"):
-        dense(np.ones((2, 5)))
+        model(np.ones((2, 5)))
     dense = layers.Dense(3, name="out")
     dense(np.ones((2, 4)))
     with pytest.raises(ValueError, match=r'Layer "out" \(Dense\).*\(2, 5\).*axis -1 to have size 4'):
@@ -187,7 +187,7 @@ def test_input_shape_errors_name_the_layer():
     (lambda: layers.LSTM(4, recurrent_dropout=-0.1), "recurrent_dropout"),
     (lambda: layers.Reshape((-1, -1)), "at most one -1"),
     (lambda: layers.Bidirectional(layers.Dense(2)), "expected a recurrent layer"),
-    (lambda: layers.Embedding(10, 4, mask_zero=True), "mask_zero=True is not supported"),
+    (lambda: layers.Embedding(10, 4, mask_zero="yes"), "mask_zero must be True or False"),
 ])
 def test_bad_arguments(make, message):
     with pytest.raises(ValueError, match=message):

@@ -681,3 +681,29 @@ def test_summary_rows_of_op_nodes_match_keras(name, monkeypatch):
         x = fresh(lib).Input(shape=(4,), name="x")
         rows.append(summary_rows(lib.Model(x, OP_ROWS[name](lib, x)))[0])
     assert rows[1] == rows[0]
+
+
+def test_a_batch_of_scalars_fits_an_input_of_shape_one_as_in_keras():
+    """Keras's functional models (and a Sequential with an input shape) add a trailing axis of
+    1 to data one rank short of an Input of shape (..., 1), and drop a trailing 1 from data one
+    rank too long (Functional._adjust_input_rank); other ranks are still refused."""
+    keras = keras_on_jax()
+    if keras is None:
+        pytest.skip("Keras 3 on JAX is not installed")
+    x = np.arange(6.0, dtype="float32")
+    results = []
+    for lib in (keras, cr):
+        inputs = lib.Input(shape=(1,))
+        functional = lib.Model(inputs, lib.layers.Dense(2)(inputs))
+        sequential = lib.Sequential([lib.Input(shape=(3,)), lib.layers.Dense(2)])
+        if lib is cr:
+            functional.set_weights(weights[0])
+            sequential.set_weights(weights[1])
+        else:
+            weights = [functional.get_weights(), sequential.get_weights()]
+        results.append((functional.predict(x, verbose=0), functional.predict(x[:, None, None], verbose=0),
+                        sequential.predict(np.ones((4, 3, 1), "float32"), verbose=0)))
+    for theirs, ours in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    with pytest.raises(ValueError, match="shape"):
+        cr.Sequential([cr.Input(shape=(3,)), cr.layers.Dense(2)]).predict(np.ones((4, 3, 2)), verbose=0)

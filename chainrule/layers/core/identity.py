@@ -15,6 +15,8 @@ class Identity(Layer):
         the input's.
     """
 
+    supports_masking = True  # the output keeps the input's mask, as in Keras
+
     def call(self, x, training=False):
         return x
 

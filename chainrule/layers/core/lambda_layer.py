@@ -2,7 +2,10 @@
 
 import inspect
 
+from chainrule import _backend
 from chainrule.layers.layer import Layer, is_shape, shape_tuple
+from chainrule.ops.node import any_symbolic
+from chainrule.tensor import Tensor
 
 
 class Lambda(Layer):
@@ -22,13 +25,15 @@ class Lambda(Layer):
     Args:
         function: the function, called with the layer's input (a tensor, or a list of tensors)
             as its first argument. If it accepts a ``training`` argument, the layer passes its
-            own (and ``mask=None`` to one accepting ``mask``), as Keras does.
+            own, and to one accepting ``mask`` the input's mask (or None), as Keras does.
         output_shape: the output's shape, if it should not be inferred: a tuple without the batch
             axis (the input's batch size is put in front), or a function of the input shape
             returning the whole output shape. When None, the shape is found by calling the layer
             on zeros, with each unknown axis (None) given two different sizes; an output axis
             whose size follows them is unknown (None) too.
-        mask: must be None; chainrule has no masking yet.
+        mask: the output's mask, as in Keras: None (the default: the layer does not support
+            masking, so an input's mask stops here, with a warning), a function
+            ``mask(inputs, previous_mask)`` returning it, or a fixed boolean array.
         arguments: a dict of keyword arguments passed to ``function`` on every call.
         **kwargs: the base Layer's arguments (``name``, ``dtype``...).
 
@@ -39,8 +44,8 @@ class Lambda(Layer):
         ``output_shape``, or the inferred shape.
 
     Raises:
-        ValueError: for a function that is not callable, a malformed ``output_shape`` or
-            ``arguments``, or a ``mask``.
+        ValueError: for a function that is not callable, or a malformed ``output_shape`` or
+            ``arguments``.
     """
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
@@ -49,9 +54,6 @@ class Lambda(Layer):
             raise ValueError(f"{self.describe()}: function must be callable, received {function!r}")
         if output_shape is not None and not callable(output_shape):
             output_shape = shape_tuple(output_shape, f"{self.describe()}: output_shape")
-        if mask is not None:
-            raise ValueError(f"{self.describe()}: mask must be None (chainrule has no masking yet), "
-                             f"received {mask!r}")
         if arguments is None:
             arguments = {}
         if not isinstance(arguments, dict) or not all(isinstance(key, str) for key in arguments):
@@ -59,18 +61,30 @@ class Lambda(Layer):
                              f"received {arguments!r}")
         self.function = function
         self.arguments = dict(arguments)
-        self.mask = None
+        self.mask = mask
+        self.supports_masking = mask is not None
         self._output_shape = output_shape
         self._passes_training = _accepts(function, "training")
         self._passes_mask = _accepts(function, "mask")
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, mask=None, training=False):
         kwargs = dict(self.arguments)
         if self._passes_mask:
-            kwargs["mask"] = None
+            kwargs["mask"] = mask
         if self._passes_training:
             kwargs["training"] = training
         return self.function(inputs, **kwargs)
+
+    def compute_mask(self, inputs, mask=None):
+        """``mask(inputs, previous_mask)`` for a function, the fixed mask otherwise (Keras's)."""
+        if callable(self.mask):
+            if any_symbolic((inputs,)):
+                try:
+                    return self.mask(inputs, mask)
+                except Exception:  # noqa: BLE001  a function written for data: no symbolic mask
+                    return None
+            return self.mask(inputs, mask)
+        return self.mask
 
     def compute_output_shape(self, input_shape):
         if self._output_shape is None:
@@ -93,8 +107,18 @@ class Lambda(Layer):
             output_shape = self._function_name(output_shape, "output_shape")
         elif output_shape is not None:
             output_shape = list(output_shape)
-        return {**super().get_config(), "function": self._function_name(self.function, "function"),
-                "output_shape": output_shape, "arguments": dict(self.arguments)}
+        config = {**super().get_config(), "function": self._function_name(self.function, "function"),
+                  "output_shape": output_shape, "arguments": dict(self.arguments)}
+        if self.mask is not None:
+            config["mask"] = self._mask_config()
+        return config
+
+    def _mask_config(self):
+        """The mask as a configuration holds it: a function's name, or a fixed mask's values."""
+        if callable(self.mask):
+            return self._function_name(self.mask, "mask")
+        return _backend.as_array(self.mask.data if isinstance(self.mask, Tensor) else self.mask,
+                                 where=f"{self.describe()}: mask").tolist()
 
     def _function_name(self, function, argument):
         name = getattr(function, "__name__", None)
@@ -118,7 +142,7 @@ class Lambda(Layer):
                 ``custom_objects`` had that name.
         """
         config = dict(config)
-        for key in ("function", "output_shape"):
+        for key in ("function", "output_shape", "mask"):
             if isinstance(config.get(key), str):
                 raise ValueError(
                     f"Lambda.from_config: {key} is the name {config[key]!r}, not a function; a "

@@ -6,8 +6,27 @@ broadcasting rule: the shapes are aligned at their last axis, the batch axis asi
 axis, so ``(batch, 3)`` meets ``(batch, 2, 3)`` as ``(batch, 1, 3)``.
 """
 
+from chainrule._backend import xp
 from chainrule.layers.layer import Layer, format_shape, shape_tuple
+from chainrule.ops.node import KerasTensor
 from chainrule.tensor import Tensor, reshape
+
+
+def mask_array(mask):
+    """A mask (a Tensor or an array) as a NumPy bool array."""
+    return xp.asarray(mask.data if isinstance(mask, Tensor) else mask).astype(bool, copy=False)
+
+
+def check_masks(layer, inputs, mask):
+    """Keras's checks of the masks given to a merge layer: a list, one per input."""
+    if not isinstance(mask, (tuple, list)):
+        raise ValueError(f"{layer.describe()}: mask should be a list (one mask or None per input), "
+                         f"received {mask!r}")
+    if not isinstance(inputs, (tuple, list)):
+        raise ValueError(f"{layer.describe()}: inputs should be a list, received {inputs!r}")
+    if len(mask) != len(inputs):
+        raise ValueError(f"{layer.describe()}: the lists of inputs and masks should have the same "
+                         f"length, received {len(inputs)} inputs and {len(mask)} masks")
 
 
 class Merge(Layer):
@@ -105,6 +124,23 @@ class Merge(Layer):
                     f"counted from the last, needs equal sizes, or 1, or None)"
                 )
         return tuple(output)
+
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras's rule for the elementwise merges: when every input carries a mask, a step is
+        kept where any input keeps it (their logical or); else no mask."""
+        if mask is None:
+            return None
+        check_masks(self, inputs, mask)
+        if any(m is None for m in mask):
+            return None
+        if any(isinstance(m, KerasTensor) for m in mask):
+            return KerasTensor(mask[0].shape, "bool")
+        output = mask_array(mask[0])
+        for m in mask[1:]:
+            output = xp.logical_or(output, mask_array(m))
+        return Tensor(output)
 
     def call(self, inputs):
         inputs = self._tensor_list(inputs)

@@ -1,7 +1,10 @@
 """Concatenate: a list of tensors joined along one axis."""
 
+from chainrule._backend import xp
 from chainrule.layers.layer import format_shape
-from chainrule.layers.merging.base_merge import Merge
+from chainrule.layers.merging.base_merge import Merge, check_masks, mask_array
+from chainrule.ops.node import KerasTensor
+from chainrule.tensor import Tensor
 from chainrule.tensor import concatenate as join
 
 
@@ -54,6 +57,29 @@ class Concatenate(Merge):
         inputs = self._tensor_list(inputs)
         self.compute_output_shape([x.shape for x in inputs])
         return join(inputs, axis=self.axis)
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras's rule: each input's mask (all True for an input without one) widened to the
+        input's shape, joined along ``axis``, then reduced over the last axis by a logical or;
+        None when no input carries a mask."""
+        if mask is None:
+            return None
+        check_masks(self, inputs, mask)
+        if all(m is None for m in mask):
+            return None
+        if any(isinstance(x, KerasTensor) for x in inputs):
+            return KerasTensor(self.compute_output_shape([x.shape for x in inputs])[:-1], "bool")
+        masks = []
+        for x, m in zip(inputs, mask):
+            shape = tuple(x.shape)
+            if m is None:
+                masks.append(xp.ones(shape, dtype=bool))
+                continue
+            m = mask_array(m)
+            if m.ndim < len(shape):
+                m = xp.broadcast_to(m[..., None], shape)
+            masks.append(m)
+        return Tensor(xp.any(xp.concatenate(masks, axis=self.axis), axis=-1))
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

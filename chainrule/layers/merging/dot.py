@@ -105,6 +105,9 @@ class Dot(Merge):
         output = matmul(x, y)  # (batch, rows, n) @ (batch, n, columns) -> (batch, rows, columns)
         return reshape(output, (batch,) + output_shape[1:])
 
+    def compute_mask(self, inputs, mask=None):
+        return None  # the output has no steps of the inputs' left (Keras's rule)
+
     def get_config(self):
         axes = self.axes if isinstance(self.axes, int) else list(self.axes)
         return {**super().get_config(), "axes": axes, "normalize": self.normalize}

@@ -17,9 +17,9 @@ class GlobalAveragePooling1D(BaseGlobalPooling):
 
     Call arguments:
         mask: None, or ``(batch, steps)`` booleans (or 0/1): the steps to average, as Keras's
-            ``mask``. chainrule's layers do not carry masks from one layer to the next, so it is
-            passed explicitly: ``layer(x, mask=m)``. A sample whose mask keeps no step gets nan
-            (0 / 0), as in Keras.
+            ``mask``; by default the mask the input carries (``Embedding(mask_zero=True)``,
+            ``Masking``). A sample whose mask keeps no step gets nan (0 / 0), as in Keras. The
+            output carries no mask (the steps are gone).
 
     Input shape:
         ``(batch, steps, channels)``, or ``(batch, channels, steps)`` for channels_first.
@@ -30,7 +30,9 @@ class GlobalAveragePooling1D(BaseGlobalPooling):
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(pool_dimensions=1, data_format=data_format, keepdims=keepdims, **kwargs)
 
-    def call(self, x, training=False, mask=None):
+    supports_masking = True
+
+    def call(self, x, mask=None):
         steps = self._axes()[0]
         if mask is None:
             return x.mean(axis=steps, keepdims=self.keepdims)
@@ -44,3 +46,6 @@ class GlobalAveragePooling1D(BaseGlobalPooling):
         count = keep.sum(axis=steps, keepdims=self.keepdims).astype(x.dtype)
         with np.errstate(invalid="ignore", divide="ignore"):
             return total / count
+
+    def compute_mask(self, inputs, mask=None):
+        return None

@@ -18,6 +18,8 @@ class Dropout(Layer):
             :func:`chainrule.utils.set_random_seed` seeds.
     """
 
+    supports_masking = True  # the output keeps the input's mask, as in Keras
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.rate = check_rate(rate, f"{self.name}: rate")

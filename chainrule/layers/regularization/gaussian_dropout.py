@@ -28,6 +28,8 @@ class GaussianDropout(Layer):
         ValueError: for a rate outside [0, 1) or a seed that is not an integer.
     """
 
+    supports_masking = True  # the output keeps the input's mask, as in Keras
+
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.rate = check_rate(rate, f"{self.name} (GaussianDropout): rate")

@@ -24,6 +24,8 @@ class GaussianNoise(Layer):
         ValueError: for a stddev outside [0, 1] or a seed that is not an integer.
     """
 
+    supports_masking = True  # the output keeps the input's mask, as in Keras
+
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(stddev, bool) or not isinstance(stddev, (int, float)) or not 0.0 <= stddev <= 1.0:
