@@ -14,6 +14,11 @@ import threading
 import warnings
 
 from chainrule import autograd, _backend, constraints, initializers, regularizers, variables
+# the shape helpers are imported from here by the layers and models as well
+from chainrule.layers.input_spec import (InputSpec, format_shape, is_shape, map_shapes,  # noqa: F401
+                                         shape_difference, shape_tuple)
+from chainrule.layers.masking_utils import (any_mask, get_keras_mask, is_tensor_argument,
+                                            mask_parameters, masks_of)
 from chainrule.ops.node import KerasTensor, Node, any_symbolic
 from chainrule.tensor import Tensor
 from chainrule.utils import tree
@@ -62,70 +67,6 @@ def check_sample_size(values, what):
                          f"ask for (a bound set by the number of weights it holds)")
 
 
-def shape_tuple(shape, where):
-    """``shape`` as a tuple of ints and Nones, or a ValueError naming ``where``."""
-    try:
-        dims = tuple(shape)
-    except TypeError:
-        dims = None
-    if dims is None or not all(
-            d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0) for d in dims):
-        raise ValueError(f"{where}: expected a shape (a tuple of non-negative ints or None), "
-                         f"received {shape!r}")
-    return dims
-
-
-class InputSpec:
-    """What a layer accepts: a rank (``ndim``), a least rank (``min_ndim``) and fixed axes."""
-
-    def __init__(self, ndim=None, min_ndim=None, axes=None):
-        self.ndim, self.min_ndim, self.axes = ndim, min_ndim, dict(axes or {})
-
-    def check(self, layer, shape):
-        problem = None
-        if self.ndim is not None and len(shape) != self.ndim:
-            problem = f"expected {self.ndim} axes, received {len(shape)}"
-        elif self.min_ndim is not None and len(shape) < self.min_ndim:
-            problem = f"expected at least {self.min_ndim} axes, received {len(shape)}"
-        else:
-            for axis, size in self.axes.items():
-                received = shape[axis]
-                if received is not None and received != size:
-                    problem = f"expected axis {axis} to have size {size}, received {received}"
-                    break
-        if problem:
-            raise ValueError(
-                f'Layer "{layer.name}" ({type(layer).__name__}) received an input of shape '
-                f"{format_shape(shape)}: {problem} (expected shape {self.describe()})"
-            )
-
-    def describe(self):
-        ndim = self.ndim or self.min_ndim or 1
-        dims = ["None"] * ndim
-        for axis, size in self.axes.items():
-            dims[axis] = str(size)
-        if not self.ndim:
-            dims.insert(1, "...")
-        return "(" + ", ".join(dims) + ")"
-
-
-def shape_difference(expected, received):
-    """How ``received`` differs from ``expected`` (the batch axis aside; None fits any size), for
-    error messages: ``"rank 3 instead of 2"``, ``"axis -1 has 10, expected 784"``; None if it
-    does not."""
-    if len(received) != len(expected):
-        return f"rank {len(received)} instead of {len(expected)}"
-    rank = len(expected)
-    differences = [f"axis {i - rank} has {r}, expected {e}"
-                   for i, (e, r) in enumerate(zip(expected, received))
-                   if i > 0 and e is not None and r is not None and e != r]
-    return "; ".join(differences) or None
-
-
-def format_shape(shape):
-    return str(tuple(shape))
-
-
 class _CallContext(threading.local):
     """What an outer layer's call passes down to the layers it calls, one per thread.
 
@@ -147,23 +88,6 @@ _UNTRACKED = frozenset({"_own_weights", "_sublayers", "_inbound_nodes", "_init_a
                         "_tracking_cache"})
 
 
-def is_shape(value):
-    """Whether ``value`` is one shape (a tuple or list of ints and None), not a structure of them."""
-    return isinstance(value, (tuple, list)) and all(
-        d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in value)
-
-
-def map_shapes(function, shapes):
-    """``shapes`` (one shape, or a list, tuple or dict of them) with ``function`` applied to each."""
-    if is_shape(shapes):
-        return function(tuple(shapes))
-    if isinstance(shapes, dict):
-        return {key: map_shapes(function, value) for key, value in shapes.items()}
-    if isinstance(shapes, (list, tuple)):
-        return [map_shapes(function, value) for value in shapes]
-    return shapes
-
-
 def _to_tensor(value, dtype):
     if isinstance(value, Tensor):
         x = value
@@ -177,51 +101,6 @@ def _to_tensor(value, dtype):
         if mask is not None:
             x._keras_mask = mask  # a cast keeps the mask, as in Keras
     return x
-
-
-def adjust_rank(x, declared):
-    """``x`` fitted to the rank of the ``declared`` shape as Keras's functional models fit their
-    inputs: a trailing axis of 1 is added (a batch of scalars for an input of shape ``(1,)``)
-    or dropped; anything else is left for the shape check to refuse. The mask stays. ``x`` may
-    be a KerasTensor (the shape alone is fitted)."""
-    if not isinstance(x, (Tensor, KerasTensor)) or declared is None or len(x.shape) == len(declared):
-        return x
-    if len(x.shape) == len(declared) - 1 and declared[-1] == 1:
-        shape = tuple(x.shape) + (1,)
-    elif len(x.shape) == len(declared) + 1 and x.shape[-1] == 1:
-        shape = tuple(x.shape[:-1])
-    else:
-        return x
-    adjusted = x.reshape(shape) if isinstance(x, Tensor) else KerasTensor(shape, x.dtype, x.name)
-    adjusted._keras_mask = x._keras_mask
-    return adjusted
-
-
-def get_keras_mask(x):
-    """The mask attached to ``x`` (a Tensor or KerasTensor), or None: Keras's
-    ``backend.get_keras_mask``."""
-    return getattr(x, "_keras_mask", None)
-
-
-def masks_of(inputs):
-    """The masks attached to ``inputs``: one input's mask (or None), or the list, tuple or dict
-    of the masks of a structure of inputs."""
-    if isinstance(inputs, (list, tuple, dict)):
-        return tree.map_structure(get_keras_mask, inputs)
-    return getattr(inputs, "_keras_mask", None)
-
-
-def _any_mask(masks):
-    return masks is not None and any(m is not None for m in tree.flatten(masks))
-
-
-def _is_tensor_argument(value):
-    """Whether a ``call`` argument is a tensor (or a structure of tensors), as Keras counts the
-    tensor arguments whose masks it passes."""
-    if isinstance(value, (Tensor, KerasTensor)):
-        return True
-    return isinstance(value, (list, tuple, dict)) and bool(value) and all(
-        isinstance(leaf, (Tensor, KerasTensor)) for leaf in tree.flatten(value))
 
 
 def _is_numbers(value):
@@ -242,15 +121,6 @@ def _call_signature(call):
                   if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD][1:]
     position = positional.index("training") if "training" in positional else None
     return (training is not None or takes_any, default, "mask" in parameters or takes_any, position)
-
-
-def _mask_parameters(call):
-    """The names of ``call``'s parameters (after ``self``) and whether it names ``mask`` or
-    ``<argument>_mask`` ones: Keras fills those in from the inputs' masks (not through
-    ``**kwargs``)."""
-    names = [name for name, p in inspect.signature(call).parameters.items()
-             if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)][1:]
-    return tuple(names), any(name == "mask" or name.endswith("_mask") for name in names)
 
 
 class Layer:
@@ -288,7 +158,7 @@ class Layer:
             # Keras passes training= and mask= only to a call that accepts them
             (cls._call_takes_training, cls._call_training_default, cls._call_takes_mask,
              cls._call_training_position) = _call_signature(cls.__dict__["call"])
-            cls._call_parameters, cls._call_names_masks = _mask_parameters(cls.__dict__["call"])
+            cls._call_parameters, cls._call_names_masks = mask_parameters(cls.__dict__["call"])
 
     def __new__(cls, *args, **kwargs):
         layer = super().__new__(cls)
@@ -486,10 +356,10 @@ class Layer:
         ``<argument>_mask`` where ``call`` has that parameter."""
         names = self._call_parameters
         positional = dict(zip(names, (inputs,) + tuple(args[1:])))
-        tensors = {name: value for name, value in positional.items() if _is_tensor_argument(value)}
+        tensors = {name: value for name, value in positional.items() if is_tensor_argument(value)}
         tensors.update((name, value) for name, value in kwargs.items()
                        if name not in ("training", "mask") and not name.endswith("_mask")
-                       and _is_tensor_argument(value))
+                       and is_tensor_argument(value))
         if len(tensors) == 1:
             wanted = {"mask": next(iter(tensors.values()))}
         else:
@@ -497,14 +367,14 @@ class Layer:
         for name, value in wanted.items():
             if name in names and name not in positional and kwargs.get(name) is None:
                 masks = masks_of(value)
-                if _any_mask(masks):
+                if any_mask(masks):
                     kwargs[name] = masks
 
     def _set_mask_metadata(self, inputs, outputs, previous_mask):
         """Attaches ``compute_mask``'s masks to the outputs that have none (Keras's rule), or,
         for a layer that does not support masking, warns (once) that the input's mask is lost."""
         if not self.supports_masking:
-            if _any_mask(previous_mask) and not self.__dict__.get("_warned_mask"):
+            if any_mask(previous_mask) and not self.__dict__.get("_warned_mask"):
                 object.__setattr__(self, "_warned_mask", True)
                 warnings.warn(
                     f"Layer '{self.name}' (of type {type(self).__name__}) was passed an input with a "

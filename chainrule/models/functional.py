@@ -8,7 +8,8 @@ its uses; a model called on symbolic inputs is a layer like any other.
 """
 
 from chainrule import _backend
-from chainrule.layers.layer import Layer, adjust_rank, format_shape, shape_difference
+from chainrule.layers.masking_utils import adjust_rank
+from chainrule.layers.layer import Layer, format_shape, shape_difference
 from chainrule.models.model import Model
 from chainrule.ops.node import KerasTensor
 from chainrule.tensor import Tensor

@@ -2,7 +2,8 @@
 
 from chainrule import _backend
 from chainrule.layers.core.input_layer import InputLayer
-from chainrule.layers.layer import Layer, adjust_rank, format_shape, shape_tuple
+from chainrule.layers.masking_utils import adjust_rank
+from chainrule.layers.layer import Layer, format_shape, shape_tuple
 from chainrule.models.model import Model
 from chainrule.ops.node import KerasTensor
 from chainrule.tensor import Tensor
