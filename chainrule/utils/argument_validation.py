@@ -112,17 +112,3 @@ def refuse_keywords(cls, kwargs, *names):
     unknown = sorted(name for name in names if name in kwargs)
     if unknown:
         raise TypeError(f"{cls.__name__}: unknown keyword arguments {unknown}")
-
-
-def refuse_unsupported(where, **named):
-    """Regularizers and constraints: accepted as None (Keras's default), refused otherwise until
-    chainrule has them, rather than silently ignored (which would train another model than asked).
-
-    Raises:
-        ValueError: naming ``where`` and every argument that is not None.
-    """
-    given = sorted(name for name, value in named.items() if value is not None)
-    if given:
-        raise ValueError(f"{_prefix(where)}: {', '.join(given)} {'is' if len(given) == 1 else 'are'} not "
-                         f"supported yet (chainrule has no regularizers or constraints); pass None, "
-                         f"received {', '.join(f'{name}={named[name]!r}' for name in given)}")
