@@ -79,6 +79,7 @@ from chainrule import (  # noqa: E402
     callbacks,
     constraints,
     datasets,
+    distribution,
     initializers,
     layers,
     losses,
@@ -110,7 +111,7 @@ def version():
 # what ``from chainrule import keras`` holds: Keras 3's top-level names (chainrule.keras)
 KERAS_NAMES = ("Input", "InputSpec", "KerasTensor", "Layer", "Loss", "Metric", "Model", "Optimizer",
                "Regularizer", "Sequential", "Variable", "activations", "backend", "callbacks", "constraints", "datasets",
-               "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers",
+               "distribution", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers",
                "preprocessing", "random", "regularizers", "saving", "utils", "version")
 
 

@@ -101,10 +101,34 @@ def _supported(dtype):
 # --- random numbers -------------------------------------------------------------------------------
 
 
+_process_index = 0  # this process's rank in a job of several (chainrule.distribution)
+_seed = None  # the last seed given to seed(), re-applied when the process learns its rank
+
+
 def seed(value):
-    """Re-seeds the generator behind every random number chainrule draws."""
-    global _rng
-    _rng = xp.random.default_rng(value)
+    """Re-seeds the generator behind every random number chainrule draws. In a job of several
+    processes, each process's stream is its own (see :func:`stream_seed`)."""
+    global _rng, _seed
+    _seed = value
+    _rng = xp.random.default_rng(stream_seed(value))
+
+
+def stream_seed(value):
+    """The seed of this process's stream for a program's ``value``: ``value`` itself in a single
+    process and in the first process of a job (rank 0 draws what one process would), ``[value,
+    rank]`` in the others, so that dropout masks differ from process to process."""
+    if _process_index == 0 or value is None:
+        return value
+    return [int(value), _process_index]
+
+
+def set_process_index(index):
+    """Records this process's rank in a job; a seed given before is applied again for it."""
+    global _process_index
+    if index != _process_index:
+        _process_index = index
+        if _seed is not None:
+            seed(_seed)
 
 
 def rng():

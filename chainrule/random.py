@@ -48,7 +48,8 @@ class SeedGenerator:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise ValueError(f"SeedGenerator: seed must be an integer or None, received {seed!r}")
         self.name = name
-        self._generator = np.random.default_rng(int(seed))
+        # each process of a distributed job draws its own stream from the same seed
+        self._generator = np.random.default_rng(_backend.stream_seed(int(seed)))
 
     def next(self):
         """The generator, moved on by every draw made from it."""
