@@ -168,6 +168,10 @@ class _ConfusionMetric(Metric):
 
     kinds = KINDS
 
+    @property
+    def _state_attributes(self):
+        return tuple(NAMES[kind] for kind in self.kinds)
+
     def __init__(self, thresholds, evenly, top_k=None, class_id=None, name=None, dtype=None):
         self.thresholds, self._evenly = list(thresholds), evenly
         self.top_k, self.class_id = top_k, class_id

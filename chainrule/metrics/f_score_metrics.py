@@ -42,6 +42,9 @@ class FBetaScore(Metric):
         super().__init__(dtype=dtype, name=name)
         FBetaScore.reset_state(self)
 
+    _state_attributes = ("true_positives", "false_positives", "false_negatives",
+                         "intermediate_weights")
+
     def reset_state(self):
         # NOTE: the per-class arrays are made by the first batch, which tells the number of classes
         self.true_positives = self.false_positives = self.false_negatives = None

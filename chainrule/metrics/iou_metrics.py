@@ -42,6 +42,8 @@ class _IoUBase(Metric):
         super().__init__(dtype=dtype, name=name)
         _IoUBase.reset_state(self)
 
+    _state_attributes = ("total_cm",)
+
     def reset_state(self):
         self.total_cm = np.zeros((self.num_classes, self.num_classes))
 

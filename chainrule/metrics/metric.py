@@ -103,6 +103,21 @@ class Metric:
             elif isinstance(value, (list, tuple)):
                 yield from (item for item in value if isinstance(item, Metric))
 
+    # names of the attributes that hold running sums outside variables (a subclass that keeps
+    # its state in plain attributes names them, so distributed training can add them up)
+    _state_attributes = ()
+
+    def state_references(self):
+        """``(holder, attribute)`` of every running sum behind :meth:`result`: each variable's
+        ``data``, the attributes :attr:`_state_attributes` names, then those of the metrics
+        held in attributes. Data-parallel training adds these up across processes to compute
+        the whole batch's result (Keras's ``aggregation="sum"``)."""
+        references = [(variable, "data") for variable in self._variables]
+        references += [(self, name) for name in self._state_attributes]
+        for metric in self._submetrics():
+            references.extend(metric.state_references())
+        return references
+
     def reset_state(self):
         """Sets every variable back to zeros (as Keras does, whatever its initializer) and resets
         the metrics held in attributes."""

@@ -53,6 +53,8 @@ class Sum(Metric):
         super().__init__(dtype=dtype, name=name)
         Sum.reset_state(self)
 
+    _state_attributes = ("total",)
+
     def reset_state(self):
         self.total = 0.0
 
@@ -76,6 +78,8 @@ class Mean(Metric):
         # NOTE: Mean's own reset, not self.reset_state(): a subclass's may use state that its
         # __init__ has not created yet
         Mean.reset_state(self)
+
+    _state_attributes = ("total", "count")
 
     def reset_state(self):
         self.total = 0.0

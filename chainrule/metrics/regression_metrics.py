@@ -41,6 +41,8 @@ class R2Score(Metric):
         super().__init__(dtype=dtype, name=name)
         R2Score.reset_state(self)
 
+    _state_attributes = ("num_samples", "sum", "squared_sum", "total_mse", "count")
+
     def reset_state(self):
         self.num_samples = 0
         # NOTE: the per-column sums are made by the first batch, which tells the number of columns

@@ -431,6 +431,7 @@ class Model(Layer):
         from chainrule.saving import load_weights
 
         load_weights(self, filepath)
+        self._synchronized_with = None  # under data parallelism, rank 0's are sent out again
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

@@ -13,6 +13,7 @@ import math
 
 from chainrule import autograd
 from chainrule._backend import numpy as np
+from chainrule.distribution.distribution_lib import active_data_parallel
 from chainrule.optimizers import schedules
 from chainrule.optimizers.schedules import LearningRateSchedule
 from chainrule.tensor import Tensor
@@ -268,6 +269,11 @@ class Optimizer:
         elif any(id(v) not in self._index for v in variables):
             raise ValueError(f"{self.name}: these variables are not the ones this optimizer was "
                              f"built for; use a new optimizer for a new model")
+        distributed = active_data_parallel()
+        if distributed is not None:
+            # data parallel: this process's gradients are of its shard; the sum across
+            # processes, weighted by shard sizes, is the whole batch's (the same everywhere)
+            grads = distributed.reduce_gradients(grads, variables)
         pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
         grads = self._clipped([g for g, _ in pairs])
         lr = self.learning_rate

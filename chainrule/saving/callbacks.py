@@ -32,6 +32,8 @@ class ModelCheckpoint(Callback):
         ValueError: a bad ``mode`` or ``save_freq``.
     """
 
+    writes_files = True  # under data parallelism, only rank 0 runs it
+
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  save_weights_only=False, mode="auto", save_freq="epoch",
                  initial_value_threshold=None):
@@ -142,6 +144,8 @@ class BackupAndRestore(Callback):
         delete_checkpoint: remove the backup when training completes.
     """
 
+    writes_files = True  # under data parallelism, only rank 0 runs it
+
     FILENAME = "backup.chainrule"
 
     def __init__(self, backup_dir, delete_checkpoint=True):
@@ -154,10 +158,16 @@ class BackupAndRestore(Callback):
         if os.path.exists(self.path):
             header = restore_training_state(self.model, self.path, require_epoch=True)
             self.model.resume_epoch = header["epoch"] + 1
+            # data parallel: every process's random stream, handed out by the training loop
+            self.model._restored_process_random_states = header.get("process_random_states")
 
     def on_epoch_end(self, epoch, logs=None):
         os.makedirs(self.backup_dir, exist_ok=True)
-        save_model(self.model, self.path, extra={"epoch": epoch})
+        extra = {"epoch": epoch}
+        states = getattr(self.model, "_process_random_states", None)
+        if states is not None:  # gathered by a data-parallel fit at this epoch's end
+            extra["process_random_states"] = states
+        save_model(self.model, self.path, extra=extra)
 
     def on_train_end(self, logs=None):
         if self.delete_checkpoint:

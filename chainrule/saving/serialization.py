@@ -895,6 +895,13 @@ def restore_training_state(model, filepath, require_epoch=False):
                           f"int, found {epoch!r:.200}")
     if header.get("compile") is None or model.compiled is None:
         raise SavingError(f"{where}: resuming needs a compiled model and a file with compile settings")
+    states = header.get("process_random_states")  # a data-parallel backup's, one per process
+    if states is not None:
+        if not isinstance(states, list) or not states:
+            raise SavingError(f"{where}: expected process_random_states to be a list of random "
+                              f"states, found {states!r:.200}")
+        for rank, state in enumerate(states):
+            _read_random_state(state, f"{where}: process_random_states[{rank}]")
     previous = _backend.get_rng_state()
     saved = _load(header, arrays, where, None, compile=True, restore_random_state=True)
     compiled = saved.compiled

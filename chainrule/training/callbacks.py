@@ -358,6 +358,8 @@ class CSVLogger(Callback):
         filename: the file.  separator: ",".  append: add to an existing file.
     """
 
+    writes_files = True  # under data parallelism, only rank 0 runs it
+
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.filename, self.separator, self.append = os.fspath(filename), separator, append

@@ -196,6 +196,10 @@ class CompileMetrics(registry.Metric):
                              f"({len(names)} outputs {names})")
         return [list(ids) for _ in names]  # tf.keras 2: every metric for every output
 
+    def state_references(self):
+        return [reference for _, _, metric, _ in self.entries
+                for reference in metric.state_references()]
+
     def reset_state(self):
         for _, _, metric, _ in getattr(self, "entries", []):
             metric.reset_state()

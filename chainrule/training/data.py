@@ -11,6 +11,7 @@ import warnings
 
 from chainrule import _backend
 from chainrule._backend import numpy as np
+from chainrule.distribution.distribution_lib import active_data_parallel
 from chainrule.tensor import Tensor
 
 
@@ -105,10 +106,19 @@ def class_weight_to_sample_weight(y, class_weight, dtype=None):
     return weights
 
 
+def shuffled_order(n):
+    """A random order of ``range(n)`` from chainrule's generator; under data parallelism, rank
+    0's draw, sent to every process, so all read the same global batches."""
+    distributed = active_data_parallel()
+    if distributed is not None:
+        return distributed.permutation(n)
+    return _backend.rng().permutation(n)
+
+
 def batch_indices(n, batch_size, shuffle):
     """The index ranges (or index arrays, when shuffling) of the batches of one epoch."""
     if shuffle:
-        order = _backend.rng().permutation(n)
+        order = shuffled_order(n)
         return [order[start:start + batch_size] for start in range(0, n, batch_size)]
     return [slice(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
 
@@ -204,7 +214,7 @@ class StreamBatches:
             return (self.source[i] for i in itertools.count())
         order = range(self.num_batches)
         if self.shuffle:
-            order = _backend.rng().permutation(self.num_batches).tolist()
+            order = shuffled_order(self.num_batches).tolist()
         return (self.source[i] for i in order)
 
     def on_epoch_begin(self):

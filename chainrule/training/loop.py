@@ -32,9 +32,10 @@ import warnings
 
 from chainrule.autograd import no_grad
 from chainrule import _backend
+from chainrule.distribution.distribution_lib import active_data_parallel
 from chainrule._backend import numpy as np
 from chainrule.tensor import Tensor, data_of
-from chainrule.training import data
+from chainrule.training import data, distributed as data_parallel
 from chainrule.training.callbacks import CallbackList, History, ProgbarLogger
 from chainrule.training.compile import match_outputs
 from chainrule.training.progbar import Progbar
@@ -374,6 +375,9 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     validation_steps = _steps(validation_steps, "fit: validation_steps")
     if x is None:
         raise ValueError("fit: expected x, the training inputs, received None")
+    distributed = active_data_parallel()
+    if distributed is not None and not distributed.is_root:
+        verbose = 0  # rank 0 shows the progress
     streaming = data.is_stream(x)
     first_epoch = None
 
@@ -421,10 +425,14 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         train = data.EpochIterator(data.ArrayBatches(x, y, sample_weight, n, batch_size, shuffle,
                                                      _batch), steps_per_epoch)
     _prepare_optimizer(model, "fit")
+    if distributed is not None:
+        data_parallel.check_loss(model, "fit")
 
     steps = train.num_batches
     history = History()
     user_callbacks = list(callbacks or [])
+    if distributed is not None:
+        user_callbacks = data_parallel.callbacks_for_process(user_callbacks, distributed)
     progbar = [ProgbarLogger()] if verbose else []
     # the user's callbacks first, so what they add to the logs (a learning rate) is shown and kept
     callback_list = CallbackList(user_callbacks + progbar + [history], model,
@@ -434,11 +442,18 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     if not streaming:
         def convert(batch, step, epoch):  # arrays: batches already checked
             return batch
-    with InterruptGuard() as guard:
+    # a sys.exit() on one process ends the job, not only that process (the others would wait)
+    with InterruptGuard() as guard, data_parallel.leaving_ends_the_job(distributed, "fit"):
         callback_list.on_train_begin()
         # a callback that restored a backup (BackupAndRestore) says where to carry on
         start = getattr(model, "resume_epoch", None)
         model.resume_epoch = None
+        if distributed is not None:
+            # every process carries on from rank 0's state (its BackupAndRestore may have
+            # restored one), from its first step
+            start = distributed.communicator.broadcast_object(start)
+            data_parallel.broadcast_model(model, distributed)
+            data_parallel.restore_random_states(model, distributed)
         try:
             for epoch in range(initial_epoch if start is None else start, epochs):
                 if first_epoch is not None:
@@ -457,7 +472,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                     for step, batch in batches:
                         callback_list.on_train_batch_begin(step)
                         with guard.update():  # a step completes or is not taken
-                            step_logs = _logs(model.train_step(batch))
+                            step_logs = _train_step(model, batch, distributed)
                         callback_list.on_train_batch_end(step, step_logs)
                         if model.stop_training:
                             break
@@ -470,10 +485,17 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                     val_logs = _evaluate_batches(
                         model, _evaluation_iterator(model, validation, validation_batch_size,
                                                     validation_steps),
-                        callback_list=callback_list)
+                        callback_list=callback_list, distributed=distributed)
                     callback_list.on_test_end(val_logs)
                     logs.update({f"val_{name}": value for name, value in val_logs.items()})
+                if distributed is not None:  # for a backup: every process's random stream
+                    data_parallel.gather_random_states(model, distributed)
                 callback_list.on_epoch_end(epoch, logs)
+                if distributed is not None:
+                    # the others wait for rank 0's files and follow its decision to stop (the
+                    # same as theirs: the logs are the same)
+                    model.stop_training = distributed.communicator.broadcast_object(
+                        model.stop_training)
                 if model.stop_training:
                     break
         finally:
@@ -484,10 +506,33 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         if finalize is not None:
             finalize(model.trainable_weights)
         callback_list.on_train_end(logs)
+        if distributed is not None:
+            distributed.communicator.barrier()
     history.params = {"epochs": epochs, "steps": steps, "verbose": verbose}
     history.model = model
     model.history = history
     return history
+
+
+def _train_step(model, batch, distributed):
+    """The logs of one training step on ``batch``: on this process, or on each process's shard
+    of it under data parallelism."""
+    if distributed is None:
+        return _logs(model.train_step(batch))
+    return data_parallel.train_step(model, distributed, batch, _logs)
+
+
+def _test_step(model, batch, distributed):
+    with no_grad():
+        if distributed is None:
+            return _logs(model.test_step(batch))
+        return data_parallel.test_step(model, distributed, batch, _logs)
+
+
+def _predict_step(model, batch, distributed):
+    if distributed is None:
+        return tree.map_structure(lambda t: data_of(t), model.predict_step(batch))
+    return data_parallel.predict_step(model, distributed, batch)
 
 
 # --- evaluate and predict -------------------------------------------------------------------
@@ -504,7 +549,8 @@ def _evaluation_iterator(model, data_, batch_size, steps, what="fit: validation_
             lambda raw, step: _stream_batch(model, raw, what, step))
 
 
-def _evaluate_batches(model, iterator, progbar=None, callback_list=None, started=None):
+def _evaluate_batches(model, iterator, progbar=None, callback_list=None, started=None,
+                      distributed=None):
     """The logs of one pass of ``iterator`` (``(EpochIterator, convert)``) through test_step;
     empty when it yields no batch. ``started``: the pass already begun (see :func:`_first`)."""
     epoch_iterator, convert = iterator
@@ -519,8 +565,7 @@ def _evaluate_batches(model, iterator, progbar=None, callback_list=None, started
             batch = convert(raw, step)
             if callback_list:
                 callback_list.on_test_batch_begin(step)
-            with no_grad():
-                logs = _logs(model.test_step(batch))
+            logs = _test_step(model, batch, distributed)
             if callback_list:
                 callback_list.on_test_batch_end(step, logs)
             if progbar:
@@ -540,6 +585,9 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
     steps = _steps(steps, "evaluate: steps")
     if x is None:
         raise ValueError("evaluate: expected x, the inputs, received None")
+    distributed = active_data_parallel()
+    if distributed is not None and not distributed.is_root:
+        verbose = 0
     started = None
     if data.is_stream(x):
         _check_stream_args(x, y, sample_weight, None, False, "evaluate")
@@ -554,8 +602,11 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
     total = iterator[0].num_batches
     callback_list = CallbackList(callbacks or [], model, {"steps": total, "verbose": verbose})
     progbar = Progbar(total, verbose) if verbose else None
-    callback_list.on_test_begin()
-    results = _evaluate_batches(model, iterator, progbar, callback_list, started)
+    if distributed is not None:
+        data_parallel.ensure_synchronized(model, distributed)
+    with data_parallel.leaving_ends_the_job(distributed, "evaluate"):
+        callback_list.on_test_begin()
+        results = _evaluate_batches(model, iterator, progbar, callback_list, started, distributed)
     if progbar:
         progbar.update(progbar.seen if total is None else total, results, finalize=True)
     callback_list.on_test_end(results)
@@ -597,6 +648,9 @@ def predict(model, x, batch_size=None, verbose="auto", callbacks=None, steps=Non
     batch_size = _batch_size(batch_size, "predict")
     verbose = _verbose(verbose, "predict")
     steps = _steps(steps, "predict: steps")
+    distributed = active_data_parallel()
+    if distributed is not None and not distributed.is_root:
+        verbose = 0
     if data.is_stream(x):
         _check_stream_args(x, None, None, None, False, "predict")
         epoch_iterator = data.EpochIterator(data.StreamBatches(x, False), steps)
@@ -622,11 +676,13 @@ def predict(model, x, batch_size=None, verbose="auto", callbacks=None, steps=Non
     total = epoch_iterator.num_batches
     callback_list = CallbackList(callbacks or [], model, {"steps": total, "verbose": verbose})
     progbar = Progbar(total, verbose) if verbose else None
+    if distributed is not None:
+        data_parallel.ensure_synchronized(model, distributed)
     callback_list.on_predict_begin()
     outputs = []
     spec = None
     try:
-        with no_grad():
+        with no_grad(), data_parallel.leaving_ends_the_job(distributed, "predict"):
             for step, raw in batches:
                 batch = convert(raw, step)
                 if spec is None:
@@ -637,8 +693,7 @@ def predict(model, x, batch_size=None, verbose="auto", callbacks=None, steps=Non
                             raise
                         raise ValueError(f"predict: batch {step}: {error}") from error
                 callback_list.on_predict_batch_begin(step)
-                result = model.predict_step(batch)
-                outputs.append(tree.map_structure(lambda t: data_of(t), result))
+                outputs.append(_predict_step(model, batch, distributed))
                 callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
                 if progbar:
                     progbar.update(step + 1)
@@ -659,9 +714,13 @@ def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, retu
     x, y, sample_weight, n = _prepare(model, x, y, sample_weight, "train_on_batch")
     sample_weight = _with_class_weight(model, y, sample_weight, class_weight)
     _prepare_optimizer(model, "train_on_batch")
+    distributed = active_data_parallel()
+    if distributed is not None:
+        data_parallel.check_loss(model, "train_on_batch")
+        data_parallel.ensure_synchronized(model, distributed)
     model.reset_metrics()
     with InterruptGuard() as guard, guard.update():
-        logs = _logs(model.train_step(_batch(x, y, sample_weight, slice(None))))
+        logs = _train_step(model, _batch(x, y, sample_weight, slice(None)), distributed)
     return _returned(model, logs, return_dict)
 
 
@@ -669,9 +728,11 @@ def test_on_batch(model, x, y=None, sample_weight=None, return_dict=False):
     """The loss (and metrics) of this batch in inference mode."""
     _require_compiled(model, "test_on_batch")
     x, y, sample_weight, n = _prepare(model, x, y, sample_weight, "test_on_batch")
+    distributed = active_data_parallel()
+    if distributed is not None:
+        data_parallel.ensure_synchronized(model, distributed)
     model.reset_metrics()
-    with no_grad():
-        logs = _logs(model.test_step(_batch(x, y, sample_weight, slice(None))))
+    logs = _test_step(model, _batch(x, y, sample_weight, slice(None)), distributed)
     return _returned(model, logs, return_dict)
 
 
@@ -679,6 +740,8 @@ def predict_on_batch(model, x):
     """``model``'s outputs for this batch, as NumPy arrays."""
     x = _arrays(x, "predict_on_batch: x", model.dtype)
     model.output_spec_for(x)
+    distributed = active_data_parallel()
+    if distributed is not None:
+        data_parallel.ensure_synchronized(model, distributed)
     with no_grad():
-        outputs = model.predict_step(x if not isinstance(x, list) else (x,))
-    return tree.map_structure(lambda t: data_of(t), outputs)
+        return _predict_step(model, x if not isinstance(x, list) else (x,), distributed)

@@ -180,6 +180,35 @@ def test_a_malformed_backup_epoch_changes_nothing(tmp_path):
             assert a.tobytes() == b.tobytes()
 
 
+def test_malformed_process_random_states_in_a_backup_change_nothing(tmp_path):
+    """A data-parallel backup's per-process random states are checked with the rest of the file,
+    before any weight of the running model moves."""
+    from chainrule import _backend
+
+    model = Sequential([layers.Dense(2, input_shape=(3,))])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+    model._process_random_states = [_backend.get_rng_state(), _backend.get_rng_state()]
+    backup = saving_callbacks.BackupAndRestore(tmp_path)
+    backup.set_model(model)
+    backup.on_epoch_end(0)
+    header, data = _raw(backup.path)
+    assert header["process_random_states"] == model._process_random_states
+    good = header["process_random_states"][1]
+    for states in ([], {"0": good}, [good, {"bit_generator": "PCG64"}], [good, "os.system"],
+                   [good, {**good, "state": {"state": -1, "inc": 1}}]):
+        header["process_random_states"] = states
+        _craft(backup.path, header, data)
+        fresh = Sequential([layers.Dense(2, input_shape=(3,))])
+        fresh.compile(optimizer="sgd", loss="mse")
+        before = fresh.get_weights()
+        backup.set_model(fresh)
+        with pytest.raises(SavingError, match=r"process_random_states"):
+            backup.on_train_begin()
+        for a, b in zip(before, fresh.get_weights()):
+            assert a.tobytes() == b.tobytes()
+
+
 # --- configuration values that size allocations -------------------------------------------------
 
 
