@@ -5,9 +5,11 @@ import sys
 
 from chainrule import activations, _backend, losses
 from chainrule._backend import numpy as np
+from chainrule.distribution.distribution_lib import active_data_parallel
 from chainrule.ops.core import convert_to_tensor
 from chainrule.ops.numpy import _floats, _result_dtype
 from chainrule.primitives import conv_transpose as _conv_transpose
+from chainrule.primitives import synchronized_normalization as _synchronized_normalization
 from chainrule.tensor import Tensor
 
 # NOTE: the package exports a function named `tensor`, which hides the module of that name.
@@ -195,18 +197,46 @@ def glu(x, axis=-1):
 def moments(x, axes, keepdims=False, synchronized=False):
     """The mean and the (population) variance of ``x`` over ``axes``.
 
-    ``synchronized`` (averaging across devices) is accepted; chainrule trains on one process, or
-    averages gradients itself in ``chainrule.distribution``.
+    Args:
+        x: the tensor.
+        axes: an int or a sequence of ints, the axes reduced over.
+        keepdims: whether the reduced axes stay, of size 1.
+        synchronized: in data-parallel training on several processes (a ``DataParallel``
+            distribution), whether the statistics are those of the whole global batch, the
+            processes' shards of ``x`` together (``axes`` must then include the batch axis, 0);
+            as the synchronized BatchNormalization's, with the gradient a single process would
+            get. On one process it changes nothing.
 
     Returns:
         The pair ``(mean, variance)``.
     """
     x = _floats(x)
     axes = tuple(axes) if isinstance(axes, (list, tuple)) else axes
+    if synchronized:
+        distributed = active_data_parallel()
+        if distributed is not None:
+            return _synchronized_moments(x, axes, keepdims, distributed)
     mean = _t.mean(x, axes, keepdims=True)
     centered = x - mean
     variance = _t.mean(centered * centered, axes, keepdims=keepdims)
     return (mean if keepdims else _t.squeeze(mean, axes)), variance
+
+
+def _synchronized_moments(x, given, keepdims, distributed):
+    """``moments`` of the global batch whose shards the processes of ``distributed`` hold."""
+    axes = tuple(range(x.ndim)) if given is None else (given,) if isinstance(given, int) else given
+    axes = tuple(sorted(a % x.ndim for a in axes)) if x.ndim else ()
+    if 0 not in axes:
+        raise ValueError(f"moments: synchronized=True takes the statistics of the batch across "
+                         f"processes, so axes must include the batch axis 0; received "
+                         f"axes={given!r} for x of shape {tuple(x.shape)}")
+    both = _t.apply(_synchronized_normalization.SynchronizedMoments, x, axes=axes,
+                    communicator=distributed.communicator, weight=distributed.step_weight)
+    # (2, ...) with the reduced axes of size 1: the mean, then the variance
+    mean, variance = both[0], both[1]
+    if keepdims:
+        return mean, variance
+    return _t.squeeze(mean, axes), _t.squeeze(variance, axes)
 
 
 def normalize(x, axis=-1, order=2, epsilon=None):

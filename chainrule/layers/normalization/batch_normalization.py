@@ -2,6 +2,7 @@
 their moving averages at inference."""
 
 from chainrule._backend import xp
+from chainrule.distribution.distribution_lib import active_data_parallel
 from chainrule.layers.layer import InputSpec, Layer, _call_context
 from chainrule.layers.normalization._arguments import (
     as_floating,
@@ -10,7 +11,8 @@ from chainrule.layers.normalization._arguments import (
     check_number,
     resolve_axes,
 )
-from chainrule.tensor import Tensor, normalize_moments, sqrt, where
+from chainrule.primitives.synchronized_normalization import SynchronizedNormalize
+from chainrule.tensor import Tensor, apply, normalize_moments, sqrt, where
 from chainrule.variables import Variable
 from chainrule.layers._penalties import penalties_config, set_penalties
 
@@ -46,8 +48,14 @@ class BatchNormalization(Layer):
         renorm_clipping: with ``renorm``, a dict of ``"rmax"``, ``"rmin"`` and ``"dmax"``: r is
             clipped to [rmin, rmax] and d to [-dmax, dmax].
         renorm_momentum: the momentum of the renormalization's statistics.
-        synchronized: accepted and recorded; on one process the batch is the whole batch (Keras
-            refuses True outside TensorFlow).
+        synchronized: whether, in data-parallel training on several processes (a
+            ``DataParallel`` distribution, see :mod:`chainrule.distribution`), the batch
+            statistics are those of the whole global batch rather than of this process's shard:
+            each training call sums the shards' counts, means and squared deviations across the
+            processes (one small ``Allreduce``), and the backward pass sums two per-feature terms
+            (another), so training gives the weights, outputs and moving statistics one process
+            would get with the whole batch. Every process must then hold at least one sample of
+            every batch (``fit`` says so otherwise). On one process it changes nothing.
         **kwargs: the base Layer's arguments (``name``, ``dtype``, ``input_shape``...).
 
     Weights:
@@ -138,7 +146,12 @@ class BatchNormalization(Layer):
         return out + self.beta.reshape(shape) if self.center else out
 
     def _normalize_batch(self, x, mask=None):
-        if mask is None:
+        distributed = None
+        if self.synchronized and not _call_context.tracing:
+            distributed = active_data_parallel()
+        if distributed is not None:
+            z, mean, variance = self._synchronized_moments(x, mask, distributed)
+        elif mask is None:
             z, mean, variance = normalize_moments(x, self._reduction_axes, self.epsilon)
         else:
             z, mean, variance = self._masked_moments(x, mask)
@@ -164,6 +177,17 @@ class BatchNormalization(Layer):
         z = (x - mean) / sqrt(variance + self.epsilon)
         kept = tuple(n for a, n in enumerate(x.shape) if a not in axes)
         return z, Tensor(mean.data.reshape(kept)), Tensor(variance.data.reshape(kept))
+
+    def _synchronized_moments(self, x, mask, distributed):
+        """``normalize_moments`` (``_masked_moments`` with a mask) with the statistics of the
+        whole global batch, whose shards the processes of ``distributed`` hold."""
+        keep = None if mask is None else xp.broadcast_to(mask.astype(bool)[..., None], x.shape)
+        statistics = {}
+        z = apply(SynchronizedNormalize, x, axes=self._reduction_axes, epsilon=float(self.epsilon),
+                  communicator=distributed.communicator, weight=distributed.step_weight, keep=keep,
+                  statistics=statistics)
+        kept = tuple(n for a, n in enumerate(x.shape) if a not in self._reduction_axes)
+        return z, Tensor(statistics["mean"].reshape(kept)), Tensor(statistics["variance"].reshape(kept))
 
     def _renormalize(self, mean, variance, gamma, beta):
         """The scale and offset of batch renormalization, ``(r gamma, d gamma + beta)``, from the
