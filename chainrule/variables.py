@@ -19,8 +19,9 @@ class Variable(Tensor):
         name: the variable's name.
         path: its full name, ``"layer/name"`` (``name`` by default).
         trainable: whether the optimizer updates it.
-        aggregation: how a distributed copy would be combined, as Keras records it: "none"
-            (None), "mean", "sum" or "only_first_replica". Metrics' variables say "sum".
+        aggregation: how the processes' copies are combined, as Keras records it: "none"
+            (None), "mean", "sum" or "only_first_replica". Data-parallel training uses it for
+            metrics' variables (which say "sum" by default); weights are kept equal instead.
 
     ``regularizer`` and ``constraint`` (None unless :meth:`Layer.add_weight` was given them) are
     a penalty that ``layer.losses`` adds to the training loss and a projection the optimizer

@@ -56,7 +56,8 @@ class Metric:
             initializer: an initializer name (``"zeros"``), an Initializer, or a callable
                 ``(shape, dtype)``; None means zeros.
             dtype: its dtype (the default float dtype when None); integer dtypes count.
-            aggregation: how distributed copies would combine (kept on the variable).
+            aggregation: how the processes' copies combine in data-parallel training: "sum"
+                (a running sum), "mean", or "only_first_replica" (rank 0's).
             name: its name; its path is ``"metric name/name"``.
 
         Returns:
@@ -110,8 +111,8 @@ class Metric:
     def state_references(self):
         """``(holder, attribute)`` of every running sum behind :meth:`result`: each variable's
         ``data``, the attributes :attr:`_state_attributes` names, then those of the metrics
-        held in attributes. Data-parallel training adds these up across processes to compute
-        the whole batch's result (Keras's ``aggregation="sum"``)."""
+        held in attributes. Data-parallel training combines these across processes (adds them
+        up, or as a variable's ``aggregation`` says) to compute the whole batch's result."""
         references = [(variable, "data") for variable in self._variables]
         references += [(self, name) for name in self._state_attributes]
         for metric in self._submetrics():

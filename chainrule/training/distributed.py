@@ -113,16 +113,20 @@ def predict_step(model, distributed, batch):
     return tree.pack_sequence_as(parts[0], arrays)
 
 
-def _sum(values):
-    """The sum of the processes' values of one running sum; None and empty arrays (a state made
-    by a first batch this process never saw) are left out."""
+def _combine(values, aggregation):
+    """The processes' values of one piece of metric state, combined as its ``aggregation`` says
+    (Keras's names): "mean" averages, "only_first_replica" takes rank 0's, anything else
+    ("sum", a running sum's, or "none") adds up. None and empty arrays (a state made by a first
+    batch this process never saw) are left out."""
     present = [v for v in values if v is not None and np.size(v) > 0]
     if not present:
         return values[0]
+    if aggregation == "only_first_replica":
+        return present[0]
     total = present[0]
     for value in present[1:]:
         total = total + value
-    return total
+    return total / len(present) if aggregation == "mean" else total
 
 
 def global_logs(model, distributed, logs):
@@ -130,7 +134,7 @@ def global_logs(model, distributed, logs):
 
     One gather brings every process's metric states and logs. Each metric whose state is known
     (:meth:`~chainrule.metrics.Metric.state_references`) gives its result computed from the
-    states added up; any other value in the logs (a metric that keeps its state unnamed, a value
+    states combined (added up, or as a variable's ``aggregation`` says); any other value in the logs (a metric that keeps its state unnamed, a value
     a custom step returns) is averaged over the processes that logged it.
     """
     from chainrule.training.loop import flatten_logs
@@ -144,8 +148,9 @@ def global_logs(model, distributed, logs):
         if not refs:
             continue
         own = states[index]
-        summed = [_sum([process_states[index][i] for process_states, _ in gathered])
-                  for i in range(len(refs))]
+        summed = [_combine([process_states[index][i] for process_states, _ in gathered],
+                           getattr(holder, "aggregation", "sum") if name == "data" else "sum")
+                  for i, (holder, name) in enumerate(refs)]
         try:
             for (holder, name), value in zip(refs, summed):
                 setattr(holder, name, value)

@@ -106,7 +106,10 @@ def test_global_logs_with_an_uneven_last_batch_and_shuffling_equal_one_process(
     expected, expected_values = load(single, "logs")
     assert_close(arrays, expected, 1e-10)
     history = values["history"]
-    assert sorted(history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert sorted(history) == ["accuracy", "batches_seen", "loss", "val_accuracy",
+                               "val_batches_seen", "val_loss"]
+    # a metric variable with aggregation="mean" is averaged, not added up: 16 batches an epoch
+    assert history["batches_seen"][0] == expected_values["history"]["batches_seen"][0] == 16
     assert_history_close(history, expected_values["history"], 1e-10)
     # EarlyStopping stopped both processes (and one process) at the same epoch, before the last
     assert values["stopped_epoch"] == expected_values["stopped_epoch"]

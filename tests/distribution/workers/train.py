@@ -47,11 +47,27 @@ def mlp(features=6, classes=3, dropout=None):
     return keras.Sequential(layers)
 
 
-def classifier(model, learning_rate=1e-2):
+def classifier(model, learning_rate=1e-2, metrics=()):
     model.compile(keras.optimizers.Adam(learning_rate),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+                  metrics=["accuracy", *metrics])
     return model
+
+
+class BatchesSeen(keras.metrics.Metric):
+    """The number of batches this process updated it with, in a variable whose aggregation is
+    "mean": every process sees every batch (a shard of it), so the combined value is the
+    single-process count (adding the copies up would double it)."""
+
+    def __init__(self, name="batches_seen"):
+        super().__init__(name=name)
+        self.batches = self.add_variable((), "zeros", aggregation="mean", name="batches")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.batches.assign(self.batches.data + 1)
+
+    def result(self):
+        return self.batches.data
 
 
 def weights(model):
@@ -115,7 +131,7 @@ def logs():
     keras.utils.set_random_seed(3)
     x, y = data(1000)
     x_val, y_val = data(203, seed=7)
-    model = classifier(mlp(), learning_rate=1e-2)
+    model = classifier(mlp(), learning_rate=1e-2, metrics=[BatchesSeen()])
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=0.01, patience=1)
     callbacks = [stop, RankedCheckpoint(os.path.join(OUT, "checkpoints", "model.weights.h5"),
                                         save_weights_only=True),
