@@ -2,10 +2,10 @@
 
 NumPy's matrix products run on OpenBLAS (or MKL, or Accelerate), which by default starts a
 thread per core in *every* process. Several processes on one machine then run many more threads
-than there are cores, and each product waits on threads that are not running: with more threads
-than cores a step was measured 10-30 times slower on this project's machines. So a process that
-joins a job of several sets its BLAS thread count to ``cores // processes on this machine`` (at
-least 1), unless the user chose a count with an environment variable (then nothing is changed).
+than there are cores, and each product waits on threads that are not running (README,
+"Threads", has the measured cost: 3 to 15 times slower steps). So a process that joins a job of
+several sets its BLAS thread count to its share of the cores (see :func:`share_of_cores`), unless
+the user chose a count with an environment variable (then nothing is changed).
 
 The count is set through the BLAS library's own C function, found among the libraries already
 loaded into the process (the way threadpoolctl finds them), as NumPy has no call for it.
