@@ -76,11 +76,12 @@ def _check_shards(model, distributed, n, what):
                          f"last batch) of at least {distributed.num_processes}")
 
 
-def train_step(model, distributed, batch, to_logs):
+def train_step(model, distributed, batch, to_logs, what="fit"):
     """One data-parallel step on the global ``batch``; returns the whole batch's logs
-    (``to_logs`` makes logs of what ``train_step`` returns)."""
+    (``to_logs`` makes logs of what ``train_step`` returns; ``what`` names the caller in
+    errors)."""
     local, count, n = shard(distributed, batch)
-    _check_shards(model, distributed, n, "fit")
+    _check_shards(model, distributed, n, what)
     with distributed.step(count, n):
         if count:
             logs = to_logs(model.train_step(local))
@@ -134,8 +135,9 @@ def global_logs(model, distributed, logs):
 
     One gather brings every process's metric states and logs. Each metric whose state is known
     (:meth:`~chainrule.metrics.Metric.state_references`) gives its result computed from the
-    states combined (added up, or as a variable's ``aggregation`` says); any other value in the logs (a metric that keeps its state unnamed, a value
-    a custom step returns) is averaged over the processes that logged it.
+    states combined (added up, or as a variable's ``aggregation`` says); any other value in the
+    logs (a metric that keeps its state unnamed, a value a custom step returns) is averaged over
+    the processes that logged it.
     """
     from chainrule.training.loop import flatten_logs
 

@@ -17,6 +17,11 @@ Keras ignores it; ``y``, ``sample_weight`` and (but for a PyDataset) ``class_wei
 the batches and are refused, as Keras refuses them. A PyDataset's ``workers`` are not used: its
 batches are built in the training thread, in order (see its docstring).
 
+Under a data-parallel distribution over several processes (:mod:`chainrule.distribution`),
+each step, evaluation batch and prediction batch runs on this process's shard of the global
+batch, and the logs are the whole batch's (:mod:`chainrule.training.distributed`); only rank 0
+prints and writes files.
+
 Everything the caller passes is checked before the first step (a stream's batches, as each
 comes). A training step is shielded
 from Ctrl-C, so an interruption (or an exception from a callback) leaves the weights as they
@@ -514,12 +519,12 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     return history
 
 
-def _train_step(model, batch, distributed):
+def _train_step(model, batch, distributed, what="fit"):
     """The logs of one training step on ``batch``: on this process, or on each process's shard
     of it under data parallelism."""
     if distributed is None:
         return _logs(model.train_step(batch))
-    return data_parallel.train_step(model, distributed, batch, _logs)
+    return data_parallel.train_step(model, distributed, batch, _logs, what)
 
 
 def _test_step(model, batch, distributed):
@@ -720,7 +725,8 @@ def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, retu
         data_parallel.ensure_synchronized(model, distributed)
     model.reset_metrics()
     with InterruptGuard() as guard, guard.update():
-        logs = _train_step(model, _batch(x, y, sample_weight, slice(None)), distributed)
+        logs = _train_step(model, _batch(x, y, sample_weight, slice(None)), distributed,
+                           "train_on_batch")
     return _returned(model, logs, return_dict)
 
 

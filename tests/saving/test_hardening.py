@@ -158,26 +158,39 @@ def test_a_from_config_that_fails_unexpectedly_is_a_saving_error_naming_the_laye
         del serialization._REGISTERED["Fragile"]
 
 
-def test_a_malformed_backup_epoch_changes_nothing(tmp_path):
-    """The epoch is checked with the rest of the file, before any weight of the running model moves."""
+def _backup(tmp_path, process_random_states=None):
+    """A BackupAndRestore whose file was written after epoch 0 of a small model, and the file's
+    header and data (for crafting)."""
     model = Sequential([layers.Dense(2, input_shape=(3,))])
     model.compile(optimizer="sgd", loss="mse")
     model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+    model._process_random_states = process_random_states
     backup = saving_callbacks.BackupAndRestore(tmp_path)
     backup.set_model(model)
     backup.on_epoch_end(0)
-    header, data = _raw(backup.path)
+    return (backup,) + _raw(backup.path)
+
+
+def _assert_refused_changing_nothing(backup, header, data, match):
+    """The crafted backup is refused with a SavingError matching ``match``, and the model it was
+    to restore into keeps every weight."""
+    _craft(backup.path, header, data)
+    fresh = Sequential([layers.Dense(2, input_shape=(3,))])
+    fresh.compile(optimizer="sgd", loss="mse")
+    before = fresh.get_weights()
+    backup.set_model(fresh)
+    with pytest.raises(SavingError, match=match):
+        backup.on_train_begin()
+    for a, b in zip(before, fresh.get_weights()):
+        assert a.tobytes() == b.tobytes()
+
+
+def test_a_malformed_backup_epoch_changes_nothing(tmp_path):
+    """The epoch is checked with the rest of the file, before any weight of the running model moves."""
+    backup, header, data = _backup(tmp_path)
     for epoch in (True, -1, "3", 2.0, [1]):
         header["epoch"] = epoch
-        _craft(backup.path, header, data)
-        fresh = Sequential([layers.Dense(2, input_shape=(3,))])
-        fresh.compile(optimizer="sgd", loss="mse")
-        before = fresh.get_weights()
-        backup.set_model(fresh)
-        with pytest.raises(SavingError, match=r"epoch"):
-            backup.on_train_begin()
-        for a, b in zip(before, fresh.get_weights()):
-            assert a.tobytes() == b.tobytes()
+        _assert_refused_changing_nothing(backup, header, data, r"epoch")
 
 
 def test_malformed_process_random_states_in_a_backup_change_nothing(tmp_path):
@@ -185,28 +198,14 @@ def test_malformed_process_random_states_in_a_backup_change_nothing(tmp_path):
     before any weight of the running model moves."""
     from chainrule import _backend
 
-    model = Sequential([layers.Dense(2, input_shape=(3,))])
-    model.compile(optimizer="sgd", loss="mse")
-    model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
-    model._process_random_states = [_backend.get_rng_state(), _backend.get_rng_state()]
-    backup = saving_callbacks.BackupAndRestore(tmp_path)
-    backup.set_model(model)
-    backup.on_epoch_end(0)
-    header, data = _raw(backup.path)
-    assert header["process_random_states"] == model._process_random_states
-    good = header["process_random_states"][1]
-    for states in ([], {"0": good}, [good, {"bit_generator": "PCG64"}], [good, "os.system"],
-                   [good, {**good, "state": {"state": -1, "inc": 1}}]):
-        header["process_random_states"] = states
-        _craft(backup.path, header, data)
-        fresh = Sequential([layers.Dense(2, input_shape=(3,))])
-        fresh.compile(optimizer="sgd", loss="mse")
-        before = fresh.get_weights()
-        backup.set_model(fresh)
-        with pytest.raises(SavingError, match=r"process_random_states"):
-            backup.on_train_begin()
-        for a, b in zip(before, fresh.get_weights()):
-            assert a.tobytes() == b.tobytes()
+    states = [_backend.get_rng_state(), _backend.get_rng_state()]
+    backup, header, data = _backup(tmp_path, states)
+    assert header["process_random_states"] == states
+    good = states[1]
+    for bad in ([], {"0": good}, [good, {"bit_generator": "PCG64"}], [good, "os.system"],
+                [good, {**good, "state": {"state": -1, "inc": 1}}]):
+        header["process_random_states"] = bad
+        _assert_refused_changing_nothing(backup, header, data, r"process_random_states")
 
 
 # --- configuration values that size allocations -------------------------------------------------
