@@ -2,7 +2,6 @@
 of a program without dropout gives the 1-process run's numbers."""
 
 import importlib.util
-import os
 import re
 import subprocess
 import sys
