@@ -66,16 +66,9 @@ def _model(keras, name):
         return keras.Sequential([layers.Dense(128, activation="relu", input_shape=(784,)),
                                  layers.Dense(64, activation="relu"),
                                  layers.Dense(10, activation="softmax")])
-    return keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Flatten(),
-        layers.Dropout(0.5),
-        layers.Dense(10, activation="softmax"),
-    ])
+    from mnist_convnet import _keras_model  # benchmarks/mnist_convnet.py: the same model
+
+    return _keras_model(keras)
 
 
 def _compiled(keras, name):
@@ -328,7 +321,9 @@ def _run_together(command, copies, env):
 
 
 def _mpirun(processes, *args):
-    return ["mpirun", "-np", str(processes), "--oversubscribe", "-x", "OMP_NUM_THREADS",
+    from chainrule.distribution.communicator import find_mpirun
+
+    return [find_mpirun() or "mpirun", "-np", str(processes), "--oversubscribe", "-x", "OMP_NUM_THREADS",
             "-x", "OPENBLAS_NUM_THREADS", "-x", "MKL_NUM_THREADS", sys.executable, __file__, *args]
 
 

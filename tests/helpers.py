@@ -11,11 +11,15 @@ then checked twice:
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import chainrule as cr
+
+# the real MNIST and IMDB files beside the repository (the `shared_data` fixture of conftest.py)
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 TOLERANCES = {"float64": dict(rtol=1e-9, atol=1e-11), "float32": dict(rtol=2e-5, atol=2e-6)}
 

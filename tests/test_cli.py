@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from chainrule import cli, demo
+from tests.helpers import SHARED_DATA
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def _run(*args, env=None, timeout=120):
@@ -54,10 +54,7 @@ def test_missing_data_file_exits_2_with_one_line(tmp_path):
     assert "has no mnist.npz" in done.stderr
 
 
-def test_train_mnist_one_epoch(tmp_path, monkeypatch, capsys):
-    if not (SHARED_DATA / "mnist.npz").is_file():
-        pytest.skip("the shared data folder is absent (CI has it)")
-    monkeypatch.setenv("CHAINRULE_DATA_DIR", str(SHARED_DATA))
+def test_train_mnist_one_epoch(tmp_path, capsys, shared_data):
     assert cli.main(["train", "mnist", "--epochs", "1", "--seed", "0", "--plot", str(tmp_path / "m.png")]) == 0
     out = capsys.readouterr().out
     assert "Epoch 1/1" in out and "Test loss:" in out and (tmp_path / "m.png").is_file()

@@ -5,14 +5,13 @@ tested on the first 4,000 test reviews, must beat 75% (it reached 0.817 and 0.84
 1): a model whose attention or gradients are broken stays near 50%. In full (25,000 reviews, 2 epochs) it reaches about 0.88,
 as keras-io reports (README gives the run)."""
 
-from pathlib import Path
 
 import pytest
 
 import chainrule as cr
 from chainrule.tutorials import keras_programs
+from tests.helpers import SHARED_DATA
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 pytestmark = pytest.mark.slow  # minutes: README, Tests, gives the times
 

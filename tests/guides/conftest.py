@@ -1,14 +1,11 @@
-"""Fixtures for the guide tests: fresh layer names and seeds for every test, MNIST from the shared
-data folder, and Keras 3 on JAX as the reference where running it is cheap."""
+"""Fixtures for the guide tests: fresh layer names and seeds for every test, and Keras 3 on JAX
+as the reference where running it is cheap (MNIST comes from tests/conftest.py's shared_data)."""
 
 import os
-from pathlib import Path
 
 import pytest
 
 import chainrule
-
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)
@@ -17,14 +14,6 @@ def fresh_session():
     (the guides print the names of a fresh session)."""
     chainrule.backend.clear_session()
     chainrule.utils.set_random_seed(0)
-
-
-@pytest.fixture
-def mnist_data_dir(monkeypatch):
-    """``keras.datasets.mnist.load_data()`` reads the shared copy instead of downloading."""
-    if not (SHARED_DATA / "mnist.npz").is_file():
-        pytest.skip(f"the shared data folder {SHARED_DATA} is absent (CI has it)")
-    monkeypatch.setenv("CHAINRULE_DATA_DIR", str(SHARED_DATA))
 
 
 @pytest.fixture

@@ -383,7 +383,7 @@ def dense_discriminator_and_generator():
     return discriminator, generator
 
 
-def test_an_end_to_end_gan(mnist_data_dir):
+def test_an_end_to_end_gan(shared_data):
     discriminator, generator = dense_discriminator_and_generator()
 
     # Prepare the dataset. We use both the training & test MNIST digits.

@@ -85,7 +85,7 @@ def test_plot_model(tmp_path):
 
 
 @pytest.mark.slow  # 2 epochs on 16,000 digits, 4 to 25 s here
-def test_training_evaluation_and_inference(mnist_data_dir):
+def test_training_evaluation_and_inference(shared_data):
     _, _, model = mnist_model(keras, layers)
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
 

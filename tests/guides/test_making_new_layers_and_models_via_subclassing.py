@@ -423,7 +423,7 @@ def test_the_variational_autoencoder_is_built_of_nested_layers():
 
 
 @pytest.mark.slow  # 2 epochs on the first 20,000 digits (the guide: all 60,000), 10 to 25 s here
-def test_the_variational_autoencoder_trains_on_mnist(mnist_data_dir):
+def test_the_variational_autoencoder_trains_on_mnist(shared_data):
     (x_train, _), _ = keras.datasets.mnist.load_data()
     x_train = x_train.reshape(60000, 784).astype("float32") / 255
     x_train = x_train[:20000]  # a third of the guide's data, to keep the test under a minute

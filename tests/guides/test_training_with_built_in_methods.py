@@ -35,7 +35,7 @@ def numpy(x):
 
 
 @pytest.fixture
-def mnist(mnist_data_dir):
+def mnist(shared_data):
     """The guide's arrays: 50,000 training digits, the last 10,000 for validation, the test set."""
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
 

@@ -1,15 +1,12 @@
-"""Fixtures for the keras-io program tests: a fresh session for every test, the shared data folder
-for ``keras.datasets``, and Keras 3 on JAX as the reference where it is installed."""
+"""Fixtures for the keras-io program tests: a fresh session for every test and Keras 3 on JAX as
+the reference where it is installed (the data folder is tests/conftest.py's shared_data)."""
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import chainrule
-
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)
@@ -19,14 +16,6 @@ def fresh_session():
     chainrule.utils.set_random_seed(0)
     np.random.seed(0)
 
-
-@pytest.fixture
-def shared_data_dir(monkeypatch):
-    """``keras.datasets.mnist``/``imdb`` read the shared copy instead of downloading."""
-    if not (SHARED_DATA / "mnist.npz").is_file():
-        pytest.skip(f"the shared data folder {SHARED_DATA} is absent (CI has it)")
-    monkeypatch.setenv("CHAINRULE_DATA_DIR", str(SHARED_DATA))
-    return SHARED_DATA
 
 
 @pytest.fixture

@@ -115,7 +115,7 @@ def test_the_model_as_in_keras(reference_keras):
     np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-4, atol=1e-5)
 
 
-def test_on_mnist(shared_data_dir, tmp_path):
+def test_on_mnist(shared_data, tmp_path):
     batch_size = 128
     epochs = 2
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()

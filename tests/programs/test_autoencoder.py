@@ -47,7 +47,7 @@ def build(keras):
 
 
 @pytest.fixture
-def mnist(shared_data_dir):
+def mnist(shared_data):
     (train_dataset, _), (test_dataset, _) = keras.datasets.mnist.load_data()
     train_dataset = preprocess(train_dataset[:1024])
     test_dataset = preprocess(test_dataset[:256])

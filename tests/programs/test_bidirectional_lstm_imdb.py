@@ -33,7 +33,7 @@ def build(keras):
 
 
 @pytest.fixture
-def imdb(shared_data_dir):
+def imdb(shared_data):
     (x_train, y_train), (x_val, y_val) = keras.datasets.imdb.load_data(num_words=max_features)
     assert (len(x_train), len(x_val)) == (25000, 25000)  # the program prints both
     return (x_train, y_train), (x_val, y_val)

@@ -21,7 +21,7 @@ step = 3
 
 
 @pytest.fixture
-def text(shared_data_dir):
+def text(shared_data):
     (x_train, _), _ = keras.datasets.imdb.load_data()
     word_index = keras.datasets.imdb.get_word_index()
     words = {index + 3: word for word, index in word_index.items()}  # load_data's index_from=3

@@ -27,7 +27,7 @@ def vectorize_sequences(sequences, dimension=10000):
 
 
 @pytest.fixture
-def imdb(shared_data_dir):
+def imdb(shared_data):
     (train_data, train_labels), _ = keras.datasets.imdb.load_data(num_words=10000)
     train_data = vectorize_sequences(train_data[:4000])
     train_labels = np.asarray(train_labels[:4000]).astype("float32")

@@ -206,7 +206,7 @@ def build_model(keras, allow_cudnn_kernel=True):
     return model
 
 
-def test_lstm_and_rnn_of_an_lstm_cell_on_mnist(shared_data_dir):
+def test_lstm_and_rnn_of_an_lstm_cell_on_mnist(shared_data):
     mnist = keras.datasets.mnist
     (x_train, y_train), (x_test, y_test) = mnist.load_data()
     x_train, x_test = x_train / 255.0, x_test / 255.0

@@ -28,7 +28,7 @@ def get_model(keras):
 
 
 @pytest.fixture
-def mnist(shared_data_dir):
+def mnist(shared_data):
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     x_train = x_train.reshape(-1, 784).astype("float32") / 255.0
     x_test = x_test.reshape(-1, 784).astype("float32") / 255.0
