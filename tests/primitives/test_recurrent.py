@@ -113,3 +113,52 @@ def test_masked_steps_carry_the_state_and_get_no_gradient():
         (out * out).sum().backward()
         assert np.all(xw.grad[~step_mask] == 0)
         assert np.all(xw.grad[step_mask] != 0)
+
+
+# --- the LSTM's loops work in chunks of steps: a sequence longer than one chunk, and last_only
+
+LONG_T = 37  # more than two chunks of 16 steps, the last one partial
+LONG_STEP_MASK = RNG.random((B, LONG_T)) > 0.3
+
+
+@pytest.mark.parametrize("last_only", [False, True], ids=["sequence", "last-only"])
+@pytest.mark.parametrize("step_mask", [None, LONG_STEP_MASK], ids=["no-step-mask", "step-mask"])
+@pytest.mark.parametrize("mask", [None, MASK], ids=["no-mask", "mask"])
+def test_lstm_gradcheck_across_chunks(mask, step_mask, last_only):
+    def fn(xw, u, h0, c0):
+        return LSTMSequence.apply(xw, u, h0, c0, mask, step_mask=step_mask, last_only=last_only)
+
+    cr.gradcheck(fn, t((B, LONG_T, 4 * U)), t((U, 4 * U), 0.5), t((B, U)), t((B, U)))
+
+
+@pytest.mark.parametrize("step_mask", [None, LONG_STEP_MASK], ids=["no-step-mask", "step-mask"])
+def test_lstm_last_only_is_the_last_step_of_the_sequence(step_mask):
+    args = [t((B, LONG_T, 4 * U)), t((U, 4 * U), 0.5), t((B, U)), t((B, U))]
+    full = LSTMSequence.apply(*args, MASK, step_mask=step_mask)
+    last = LSTMSequence.apply(*args, MASK, step_mask=step_mask, last_only=True)
+    np.testing.assert_array_equal(last.data, full.data[:, -1])
+    weights = RNG.normal(size=(B, 2 * U))
+    grads = []
+    for out in (full[:, -1], last):
+        for a in args:
+            a.grad = None
+        (out * cr.tensor(weights)).sum().backward()
+        grads.append([a.grad.copy() for a in args])
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_lstm_float32_matches_float64():
+    """The float32 loops (the training dtype) agree with float64 to float32 precision."""
+    xw, u = RNG.normal(size=(4, LONG_T, 4 * 8)), RNG.normal(size=(8, 4 * 8)) * 0.3
+    h0, c0 = RNG.normal(size=(4, 8)), RNG.normal(size=(4, 8))
+    mask = (RNG.random((4, 8)) > 0.2) / 0.8
+    results = []
+    for dtype in (np.float64, np.float32):
+        args = [cr.tensor(a.astype(dtype), requires_grad=True) for a in (xw, u, h0, c0)]
+        out = LSTMSequence.apply(*args, mask.astype(dtype))
+        (out * out).sum().backward()
+        results.append([out.data] + [a.grad for a in args])
+    for a64, a32 in zip(*results):
+        assert a32.dtype == np.float32
+        np.testing.assert_allclose(a32, a64, rtol=1e-4, atol=1e-4 * np.abs(a64).max())

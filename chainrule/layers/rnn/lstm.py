@@ -40,12 +40,13 @@ class LSTMMath(CellMath):
 
     def run_fused(self, xw, states, mask, activation_name, keep=None, return_sequences=True):
         u = self.units
+        if not return_sequences:  # (batch, 2 units): the last step's h and c
+            last = LSTMSequence.apply(xw, self.recurrent_kernel, states[0], states[1], mask,
+                                      step_mask=keep, last_only=True)
+            return None, [last[:, :u], last[:, u:]]
         out = LSTMSequence.apply(xw, self.recurrent_kernel, states[0], states[1], mask, step_mask=keep)
         # out: (batch, time, 2 units), h_t then c_t
-        sequence = out[:, :, :u] if return_sequences else None
-        h = out[:, -1, :u]
-        c = out[:, -1, u:]
-        return sequence, [h, c]
+        return out[:, :, :u], [out[:, -1, :u], out[:, -1, u:]]
 
     def step(self, xw_t, states, mask):
         h, c = states
