@@ -12,7 +12,9 @@ class Variable(Tensor):
     """A weight: a leaf tensor with a name, a path (``"dense/kernel"``) and a trainable flag.
 
     Trainable variables require gradients; the optimizer writes their new values into the same
-    array, so references to ``variable.data`` held elsewhere see every update.
+    array, so references to ``variable.data`` held elsewhere see every update. (An optimizer that
+    lays small weights out in one flat array gives them new arrays once, when it is built: see
+    ``chainrule.optimizers.flat``; references taken before that no longer see the updates.)
 
     Args:
         value: the initial value (an array, a tensor or a number).

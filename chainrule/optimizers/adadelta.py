@@ -1,6 +1,7 @@
 """Adadelta (Zeiler 2012), in the form Keras implements."""
 
 from chainrule._backend import numpy as np
+from chainrule.optimizers.flat import elementwise
 from chainrule.optimizers.optimizer import Optimizer
 
 
@@ -33,6 +34,7 @@ class Adadelta(Optimizer):
         self.add_slot("accumulated_grad")
         self.add_slot("accumulated_delta_var")
 
+    @elementwise
     def update_step(self, grad, variable, lr):
         rho = self.rho
         grads = self.slot("accumulated_grad", variable)

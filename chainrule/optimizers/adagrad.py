@@ -1,6 +1,7 @@
 """Adagrad (Duchi, Hazan & Singer 2011)."""
 
 from chainrule._backend import numpy as np
+from chainrule.optimizers.flat import elementwise
 from chainrule.optimizers.optimizer import Optimizer
 
 
@@ -25,6 +26,7 @@ class Adagrad(Optimizer):
         super().build(variables)
         self.add_slot("accumulator", self.initial_accumulator_value)
 
+    @elementwise
     def update_step(self, grad, variable, lr):
         s = self.slot("accumulator", variable)
         s += grad * grad

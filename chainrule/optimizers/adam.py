@@ -3,6 +3,7 @@
 import math
 
 from chainrule._backend import numpy as np
+from chainrule.optimizers.flat import elementwise
 from chainrule.optimizers.optimizer import Optimizer
 
 
@@ -41,19 +42,17 @@ class Adam(Optimizer):
         self.add_slot("v")
         if self.amsgrad:
             self.add_slot("v_hat")
-        self._scratch = {}
 
+    @elementwise
     def update_step(self, grad, variable, lr):
         t = self.iterations + 1
         alpha = lr * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
         m, v = self.slot("m", variable), self.slot("v", variable)
         w = variable.data
-        # NOTE: every line below works in place, through one scratch array per variable: for an
+        # NOTE: every line below works in place, through one work array per variable: for an
         # embedding table the update is a dozen passes over millions of values, and temporaries
         # would double that.
-        tmp = self._scratch.get(id(variable))
-        if tmp is None:
-            tmp = self._scratch[id(variable)] = np.empty_like(w)
+        tmp = self.work_array(variable)
         np.subtract(grad, m, out=tmp)
         tmp *= 1.0 - self.beta_1
         m += tmp

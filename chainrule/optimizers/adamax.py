@@ -1,6 +1,7 @@
 """Adamax: Adam with the infinity norm (Kingma & Ba 2015, section 7.1)."""
 
 from chainrule._backend import numpy as np
+from chainrule.optimizers.flat import elementwise
 from chainrule.optimizers.optimizer import Optimizer
 
 
@@ -33,6 +34,7 @@ class Adamax(Optimizer):
         self.add_slot("momentum")
         self.add_slot("norm")
 
+    @elementwise
     def update_step(self, grad, variable, lr):
         t = self.iterations + 1
         m, u = self.slot("momentum", variable), self.slot("norm", variable)

@@ -67,6 +67,9 @@ class Ftrl(Optimizer):
             raise ValueError(f"{type(self).__name__}: the learning rate of step {self.iterations} "
                              f"is 0; FTRL divides by the learning rate, so it must be positive")
 
+    # NOTE: not marked elementwise (see optimizers.flat): n ** power is a general power, which
+    # NumPy may compute in a vectorized loop that rounds differently from its scalar loop, so one
+    # update over all weights laid end to end could differ in the last bit from one per variable.
     def update_step(self, grad, variable, lr):
         n, z = self.slot("accumulator", variable), self.slot("linear", variable)
         w = variable.data

@@ -1,6 +1,7 @@
 """Lion: evolved sign momentum (Chen et al. 2023)."""
 
 from chainrule._backend import numpy as np
+from chainrule.optimizers.flat import elementwise
 from chainrule.optimizers.optimizer import Optimizer
 
 
@@ -31,6 +32,7 @@ class Lion(Optimizer):
         super().build(variables)
         self.add_slot("momentum")
 
+    @elementwise
     def update_step(self, grad, variable, lr):
         m = self.slot("momentum", variable)
         w = variable.data

@@ -3,6 +3,7 @@
 import math
 
 from chainrule._backend import numpy as np
+from chainrule.optimizers.flat import elementwise
 from chainrule.optimizers.optimizer import Optimizer
 
 
@@ -52,6 +53,7 @@ class Nadam(Optimizer):
         self._u_product *= self._u(t)
         self._u_product_step = t
 
+    @elementwise
     def update_step(self, grad, variable, lr):
         t = self.iterations + 1
         u_t, u_next = self._u(t), self._u(t + 1)

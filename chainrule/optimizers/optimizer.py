@@ -6,15 +6,22 @@ subclass's ``update_step(grad, variable, lr)`` for each variable, updates the mo
 the weights (``use_ema``) and overwrites the weights with it every ``ema_overwrite_frequency``
 steps, applies each variable's ``constraint``, and counts the step, in Keras's order. Updates
 write into the weights' arrays; the slots (moments) are arrays owned here.
+
+An ``update_step`` marked :func:`~chainrule.optimizers.flat.elementwise` (every built-in one but
+Ftrl's) runs once per dtype for the small variables instead of once per each, over their weights
+and slots laid end to end (see :mod:`chainrule.optimizers.flat`), whenever a step has a gradient
+of the weight's dtype for every variable; the results are the same bits.
 """
 
 import inspect
 import math
+import operator
 
 from chainrule import autograd
 from chainrule._backend import numpy as np
 from chainrule.distribution.distribution_lib import active_data_parallel
 from chainrule.optimizers import schedules
+from chainrule.optimizers.flat import FlatGroup, FlatLayout
 from chainrule.optimizers.schedules import LearningRateSchedule
 from chainrule.tensor import Tensor
 from chainrule.utils.deprecation import warn_deprecated
@@ -53,6 +60,10 @@ class Optimizer:
         ValueError: for a hyper-parameter out of range, or both ``lr`` and ``learning_rate``.
         TypeError: for an unknown keyword argument.
     """
+
+    # whether apply may run an elementwise update_step over flat arrays (tests turn it off to
+    # compare the two paths)
+    _flat = True
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
@@ -106,6 +117,8 @@ class Optimizer:
         self.iterations = 0
         self._slots = {}  # slot name -> list of arrays, one per variable
         self._variables = None
+        self._layout = None  # the FlatLayout of the variables and slots, once a step made it
+        self._work = {}  # id(variable or FlatGroup) -> a work array (see work_array)
         self._floors = []  # names of the hyper-parameters set by floor()
 
     def _tf_keras_2_lr(self, learning_rate, unknown):
@@ -208,10 +221,18 @@ class Optimizer:
         """
         variables = list(variables)
         self._check_floors(variables)
+        same = self._variables is not None and len(variables) == len(self._variables) and all(
+            map(operator.is_, variables, self._variables))
         self._variables = variables
         self._index = {id(v): i for i, v in enumerate(self._variables)}
+        if not same:
+            self._layout, self._work = None, {}
         if self.use_ema:
             self.add_slot("average")
+        if self._layout is None and self._elementwise():
+            # the weights take their final arrays now, before a training step records them; the
+            # slots a subclass adds after this are laid out at the first step
+            self._layout = FlatLayout(variables, self._slots)
 
     def _check_floors(self, variables):
         first_of_dtype = {}
@@ -231,7 +252,18 @@ class Optimizer:
         return self._slots[name]
 
     def slot(self, name, variable):
+        """The slot ``name`` of ``variable`` (or the flat slot of a :class:`FlatGroup`)."""
+        if variable.__class__ is FlatGroup:
+            return variable.slots[name]
         return self._slots[name][self._index[id(variable)]]
+
+    def work_array(self, variable):
+        """An array of ``variable``'s shape and dtype that ``update_step`` may overwrite, kept
+        from one step to the next (made at its first use)."""
+        array = self._work.get(id(variable))
+        if array is None:
+            array = self._work[id(variable)] = np.empty_like(variable.data)
+        return array
 
     @property
     def variables(self):
@@ -280,13 +312,22 @@ class Optimizer:
         if self.decay:
             lr = lr / (1.0 + self.decay * self.iterations)
         self.prepare_step(lr)
-        if self.weight_decay:
-            for _, v in pairs:
-                w = v.data
-                w -= w * (self.weight_decay * lr)
-        for g, (_, v) in zip(grads, pairs):
-            self.update_step(g, v, lr)
         changed = [v for _, v in pairs]
+        # what update_step runs on: the variables one by one, or flat groups and the rest
+        parts, part_grads = changed, grads
+        layout = self._flat_layout(grads, changed)
+        if layout is not None:
+            for group in layout.groups:
+                group.gather(grads)
+            singles = layout.singles
+            parts = layout.groups + [changed[p] for p in singles]
+            part_grads = [group.grad for group in layout.groups] + [grads[p] for p in singles]
+        if self.weight_decay:
+            for part in parts:
+                w = part.data
+                w -= w * (self.weight_decay * lr)
+        for g, part in zip(part_grads, parts):
+            self.update_step(g, part, lr)
         if self.use_ema:
             changed = self._update_moving_average(changed)
         # Keras's order: the constraints see the weights after the EMA step (and an overwrite)
@@ -295,6 +336,29 @@ class Optimizer:
         # a backward through a graph that saved these weights before the step now refuses
         autograd.mark_changed(*(v.data for v in changed))
         self.iterations += 1
+
+    def _flat_layout(self, grads, variables):
+        """The :class:`FlatLayout` whose groups ``update_step`` runs on this step, or None to run
+        it per variable: when the update is not marked elementwise, when some variable has no
+        gradient (or they come in another order), when no variables could be laid out, or when a
+        gradient's dtype is not its variable's. Lays the arrays out (again) when something
+        rebound one since the last step."""
+        if not self._elementwise():
+            return None
+        if len(variables) != len(self._variables) or not all(
+                map(operator.is_, variables, self._variables)):
+            return None
+        layout = self._layout
+        if layout is None or not layout.restore(self._variables, self._slots):
+            for group in layout.groups if layout is not None else ():
+                self._work.pop(id(group), None)
+            layout = self._layout = FlatLayout(self._variables, self._slots)
+        if not layout.groups or not layout.accepts(grads):
+            return None
+        return layout
+
+    def _elementwise(self):
+        return self._flat and getattr(type(self).update_step, "elementwise", False)
 
     def prepare_step(self, lr):
         """Called once per step with its learning rate, before any weight changes: a subclass

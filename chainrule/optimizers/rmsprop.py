@@ -1,6 +1,7 @@
 """RMSprop (Hinton, Coursera lecture 6e), in the form Keras implements."""
 
 from chainrule._backend import numpy as np
+from chainrule.optimizers.flat import elementwise
 from chainrule.optimizers.optimizer import Optimizer
 
 
@@ -37,6 +38,7 @@ class RMSprop(Optimizer):
         if self.centered:
             self.add_slot("average_gradient")
 
+    @elementwise
     def update_step(self, grad, variable, lr):
         s = self.slot("velocity", variable)
         s *= self.rho

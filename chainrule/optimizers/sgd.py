@@ -1,5 +1,6 @@
 """Stochastic gradient descent, with momentum and Nesterov momentum."""
 
+from chainrule.optimizers.flat import elementwise
 from chainrule.optimizers.optimizer import Optimizer
 
 
@@ -21,12 +22,16 @@ class SGD(Optimizer):
         super().__init__(learning_rate, **kwargs)
         self.momentum = self.hyper(momentum, "momentum", "SGD", 0.0, 1.0)
         self.nesterov = bool(nesterov)
+        # without momentum a step is two passes per variable: copying the gradients into a flat
+        # array (see optimizers.flat) would cost about what it saves
+        self._flat = bool(self.momentum)
 
     def build(self, variables):
         super().build(variables)
         if self.momentum:
             self.add_slot("momentum")
 
+    @elementwise
     def update_step(self, grad, variable, lr):
         w = variable.data
         if not self.momentum:
