@@ -9,6 +9,7 @@ keras`` (or ``from chainrule import keras``) runs a Keras program.
 from chainrule.autograd import Function, enable_grad, is_grad_enabled, no_grad
 from chainrule._backend import default_dtype, float32, float64, set_default_dtype
 from chainrule._backend import seed as manual_seed
+from chainrule.jit_compile import jit
 from chainrule.explain import explain
 from chainrule.gradcheck import GradcheckError, gradcheck
 from chainrule.tensor import (

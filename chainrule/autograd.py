@@ -15,7 +15,7 @@ import operator
 import threading
 import weakref
 
-from chainrule import _backend
+from chainrule import _backend, recording
 from chainrule._backend import xp
 
 
@@ -34,7 +34,15 @@ class Function:
     ``ctx.needs_input_grad[i]`` says whether input ``i`` wants a gradient, to skip work nobody needs.
 
     Call a Function through ``MyFunction.apply(*tensors, **options)``.
+
+    ``inline`` (optional) gives ``forward`` and ``backward`` again as Python expressions of the
+    same NumPy calls, ``(forward, (gradient of input 0, ...))``, over ``{x}``, ``{y}`` (the
+    inputs), ``{z}`` (the output), ``{g}`` (the incoming gradient) and ``xp``: a recorded program
+    (:mod:`chainrule.recording`) writes them out in place of the two method calls. They must be
+    exactly the methods' computations, so that a replay stays bitwise the eager run.
     """
+
+    inline = None
 
     saved = None  # the arrays passed to save(); _RELEASED once a backward pass freed them
     # True when backward returns arrays it allocated itself, shared with nothing else (not grad,
@@ -102,6 +110,8 @@ def mark_changed(*arrays):
     Everything that writes into a tensor's array after it may have been recorded (the in-place
     operators, ``Variable.assign``, an optimizer step) calls this once per write.
     """
+    if recording.state.recorder is not None:
+        recording.note_write(arrays)
     memory = _Changes.memory
     with _Changes.lock:  # the stamps of one memory only grow, whatever the threads do
         stamp = _Changes.last = next_sequence_number()
@@ -245,6 +255,7 @@ def backward(root, grad=None, retain_graph=False, trace=None):
             "requires_grad=True (and outside no_grad()) to differentiate through them"
         )
     data = root._data
+    given = grad
     if grad is None:
         if data.size != 1:
             raise RuntimeError(
@@ -262,7 +273,10 @@ def backward(root, grad=None, retain_graph=False, trace=None):
         grad = grad.astype(data.dtype, copy=False)
 
     node = root._ctx
+    recorder = recording.state.recorder
     if node is None:  # differentiating a leaf with respect to itself
+        if recorder is not None:
+            recorder.refuse("a backward pass starts at a leaf")
         _accumulate_leaf(root, grad)
         return
 
@@ -271,6 +285,8 @@ def backward(root, grad=None, retain_graph=False, trace=None):
         if _resolve_rebindings(order):
             order = _topological_order(node)
         _check_saved_unchanged(order)
+    if recorder is not None:
+        recorder.backward(root, None if given is None else grad, order, retain_graph, trace)
     grads = {node: grad}
     for node in order:
         grad = grads.pop(node)
@@ -287,6 +303,8 @@ def backward(root, grad=None, retain_graph=False, trace=None):
                 f"{node.name}.backward returned {len(input_grads)} gradients for {len(node.inputs)} inputs; "
                 "return one per input (None where there is none)"
             )
+        if recorder is not None:
+            recorder.observe(node, input_grads)
         if trace is not None:
             trace(node, grad, input_grads)
         if not retain_graph:

@@ -22,6 +22,7 @@ a class of probability 0 (a masked class): it costs nothing unless the target pu
 import math
 import re
 
+from chainrule import recording
 from chainrule._backend import as_array, ndarray, xp
 from chainrule.tensor import (Tensor, categorical_cross_entropy, clip, log, log_softmax, maximum,
                               minimum, sigmoid, sigmoid_cross_entropy, softmax, softplus, sqrt,
@@ -81,13 +82,16 @@ class Loss:
             y_pred = y_pred.astype(self._dtype)
         y_true = _array(y_true, y_pred.dtype, f"{self.name}: y_true")
         self.check_target_shape(y_true, y_pred.shape, "y_true")
-        values = self.call(self.prepare_targets(y_true, y_pred), y_pred)
+        # NOTE: the targets, weights and masks are prepared on arrays, in host calls, so that a
+        # recorded step (chainrule.jit_compile) prepares each batch's anew
+        values = self.call(recording.host(_prepared_targets, self, y_true, _Like(y_pred)), y_pred)
         weight = None
         if sample_weight is not None:
             weight = self._weights(sample_weight, values, y_pred.dtype)
         mask = combine_masks(mask, getattr(values, "_keras_mask", None))
         if mask is not None:
-            weight = apply_mask(weight, mask, values, self.reduction, f"{self.name}: y_pred's mask")
+            weight = recording.host(_masked_weight, weight, getattr(mask, "_data", mask), _Like(values),
+                                    self.reduction, f"{self.name}: y_pred's mask")
         if weight is not None:
             values = values * weight
         if self.reduction in ("none", None) or values.ndim == 0:
@@ -104,10 +108,10 @@ class Loss:
 
     def _weights(self, sample_weight, values, dtype):
         where = f"{self.name}: sample_weight"
-        weight = _array(sample_weight, dtype, where).astype(dtype, copy=False)
-        matched = match_weight_rank(weight, values.ndim)
+        matched = recording.host(_matched_weight, sample_weight, dtype, values.ndim, where)
         if matched.ndim != values.ndim or not all(
                 w in (1, v) for w, v in zip(matched.shape, values.shape)):
+            weight = _array(sample_weight, dtype, where)
             raise ValueError(f"{where} of shape {weight.shape} does not fit the per-sample losses "
                              f"of shape {values.shape}; expected one weight per sample")
         return matched
@@ -175,6 +179,32 @@ def _array(value, dtype, where):
     if isinstance(value, ndarray):
         return as_array(value, where=where)
     return as_array(value, dtype=dtype, where=where)
+
+
+class _Like:
+    """A tensor's shape and dtype alone, for the preparations below (host calls take arrays and
+    fixed values, never a tensor of the step)."""
+
+    def __init__(self, tensor):
+        self.shape, self.dtype, self.ndim = tuple(tensor.shape), tensor.dtype, len(tensor.shape)
+
+    def __eq__(self, other):
+        return isinstance(other, _Like) and (self.shape, self.dtype) == (other.shape, other.dtype)
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype))
+
+
+def _prepared_targets(loss, y_true, like):
+    return loss.prepare_targets(y_true, like)
+
+
+def _matched_weight(sample_weight, dtype, ndim, where):
+    return match_weight_rank(_array(sample_weight, dtype, where).astype(dtype, copy=False), ndim)
+
+
+def _masked_weight(weight, mask, like, reduction, where):
+    return apply_mask(weight, mask, like, reduction, where)
 
 
 def _fits(shape, expected):
@@ -296,10 +326,51 @@ def _check_labels(labels, classes, where, name):
 
 def _operands(y_true, y_pred):
     y_pred = y_pred if isinstance(y_pred, Tensor) else tensor(y_pred)
-    y_true = _array(y_true, y_pred.dtype, "y_true").astype(y_pred.dtype, copy=False)
+    y_true = _array(y_true, y_pred.dtype, "y_true")
     if y_pred.ndim == 1 and y_true.shape[1:] == (1,):
-        return y_true, y_pred.expand_dims(-1)  # Keras expands a rank-1 y_pred to (n, 1)
-    return _match_rank(y_true, y_pred.shape), y_pred
+        # Keras expands a rank-1 y_pred to (n, 1)
+        return recording.host(_as_dtype, y_true, y_pred.dtype), y_pred.expand_dims(-1)
+    return recording.host(_matched_target, y_true, _Like(y_pred)), y_pred
+
+
+# Arithmetic on the targets alone is done on arrays, in host calls (see chainrule.recording), so
+# that a recorded step does it again for each batch's targets.
+
+
+def _as_dtype(y_true, dtype):
+    return y_true.astype(dtype, copy=False)
+
+
+def _matched_target(y_true, like):
+    return _match_rank(y_true.astype(like.dtype, copy=False), like.shape)
+
+
+def _smoothed(y_true, keep, add):
+    return y_true * keep + add
+
+
+def _complement(y_true):
+    return 1.0 - y_true
+
+
+def _floored_abs(y_true):
+    return xp.maximum(xp.abs(y_true), EPSILON)
+
+
+def _log1p_floored(y_true):
+    return xp.log(xp.maximum(y_true, EPSILON) + 1.0)
+
+
+def _clipped_probabilities(y_true):
+    return xp.clip(y_true, EPSILON, 1.0)
+
+
+def _l2_normalized_targets(y_true, axis):
+    return y_true / xp.sqrt(xp.maximum((y_true * y_true).sum(axis=axis, keepdims=True), EPSILON**2))
+
+
+def _balanced(y_true, alpha):
+    return y_true * alpha + (1.0 - y_true) * (1.0 - alpha)
 
 
 def mean_squared_error(y_true, y_pred):
@@ -317,20 +388,20 @@ def mean_absolute_error(y_true, y_pred):
 def mean_absolute_percentage_error(y_true, y_pred):
     """100 mean(|y_true - y_pred| / max(|y_true|, eps)) over the last axis."""
     y_true, y_pred = _operands(y_true, y_pred)
-    return 100.0 * (absolute(y_pred - y_true) / xp.maximum(xp.abs(y_true), EPSILON)).mean(axis=-1)
+    return 100.0 * (absolute(y_pred - y_true) / recording.host(_floored_abs, y_true)).mean(axis=-1)
 
 
 def mean_squared_logarithmic_error(y_true, y_pred):
     """mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))^2) over the last axis."""
     y_true, y_pred = _operands(y_true, y_pred)
-    log_true = xp.log(xp.maximum(y_true, EPSILON) + 1.0)
+    log_true = recording.host(_log1p_floored, y_true)
     return ((log(maximum(y_pred, EPSILON) + 1.0) - log_true) ** 2).mean(axis=-1)
 
 
 def kl_divergence(y_true, y_pred):
     """sum(y_true log(y_true / y_pred)) over the last axis, both clipped to [eps, 1]."""
     y_true, y_pred = _operands(y_true, y_pred)
-    y_true = xp.clip(y_true, EPSILON, 1.0)
+    y_true = recording.host(_clipped_probabilities, y_true)
     return (y_true * log(y_true / clip(y_pred, EPSILON, 1.0))).sum(axis=-1)
 
 
@@ -356,20 +427,20 @@ def _plus_minus_one(y_true):
 def hinge(y_true, y_pred):
     """mean(max(1 - y_true y_pred, 0)) over the last axis; 0/1 targets are read as -1/1."""
     y_true, y_pred = _operands(y_true, y_pred)
-    return maximum(1.0 - _plus_minus_one(y_true) * y_pred, 0.0).mean(axis=-1)
+    return maximum(1.0 - recording.host(_plus_minus_one, y_true) * y_pred, 0.0).mean(axis=-1)
 
 
 def squared_hinge(y_true, y_pred):
     """mean(max(1 - y_true y_pred, 0)^2) over the last axis; 0/1 targets are read as -1/1."""
     y_true, y_pred = _operands(y_true, y_pred)
-    return (maximum(1.0 - _plus_minus_one(y_true) * y_pred, 0.0) ** 2).mean(axis=-1)
+    return (maximum(1.0 - recording.host(_plus_minus_one, y_true) * y_pred, 0.0) ** 2).mean(axis=-1)
 
 
 def categorical_hinge(y_true, y_pred):
     """max(max((1 - y_true) y_pred) - sum(y_true y_pred) + 1, 0) over the last axis."""
     y_true, y_pred = _operands(y_true, y_pred)
     positive = (y_true * y_pred).sum(axis=-1)
-    negative = ((1.0 - y_true) * y_pred).max(axis=-1)
+    negative = (recording.host(_complement, y_true) * y_pred).max(axis=-1)
     return maximum(negative - positive + 1.0, 0.0)
 
 
@@ -383,8 +454,7 @@ def cosine_similarity(y_true, y_pred, axis=-1):
     """-sum(l2_normalize(y_true) l2_normalize(y_pred)) over ``axis``: -1 for parallel vectors,
     so that minimizing it aligns them."""
     y_true, y_pred = _operands(y_true, y_pred)
-    norm = xp.sqrt(xp.maximum((y_true * y_true).sum(axis=axis, keepdims=True), EPSILON**2))
-    return -((y_true / norm) * _l2_normalized(y_pred, axis)).sum(axis=axis)
+    return -(recording.host(_l2_normalized_targets, y_true, axis) * _l2_normalized(y_pred, axis)).sum(axis=axis)
 
 
 def huber(y_true, y_pred, delta=1.0):
@@ -399,11 +469,11 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     """mean over ``axis`` of -(y log p + (1 - y) log(1 - p)), p clipped to [eps, 1 - eps]."""
     y_true, y_pred = _operands(y_true, y_pred)
     if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+        y_true = recording.host(_smoothed, y_true, 1.0 - label_smoothing, 0.5 * label_smoothing)
     if from_logits:
         return sigmoid_cross_entropy(y_pred, y_true).mean(axis=axis)
     p = clip(y_pred, EPSILON, 1.0 - EPSILON)
-    return -(y_true * log(p) + (1.0 - y_true) * log(1.0 - p)).mean(axis=axis)
+    return -(y_true * log(p) + recording.host(_complement, y_true) * log(1.0 - p)).mean(axis=axis)
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
@@ -420,7 +490,8 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     stops on.
     """
     if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_pred.shape[axis]
+        y_true = recording.host(_smoothed, getattr(y_true, "_data", y_true), 1.0 - label_smoothing,
+                                label_smoothing / y_pred.shape[axis])
     if from_logits:
         return -(y_true * _where_target(y_true, log_softmax(y_pred, axis=axis))).sum(axis=axis)
     return categorical_cross_entropy(y_pred, y_true, axis=axis, epsilon=EPSILON)
@@ -438,15 +509,16 @@ def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha
     """
     y_true, y_pred = _operands(y_true, y_pred)
     if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+        y_true = recording.host(_smoothed, y_true, 1.0 - label_smoothing, 0.5 * label_smoothing)
     if from_logits:
         y_pred = sigmoid(y_pred)
     p = clip(y_pred, EPSILON, 1.0 - EPSILON)
-    bce = -(y_true * log(p) + (1.0 - y_true) * log(1.0 - p))
-    p_t = y_true * y_pred + (1.0 - y_true) * (1.0 - y_pred)
+    complement = recording.host(_complement, y_true)
+    bce = -(y_true * log(p) + complement * log(1.0 - p))
+    p_t = y_true * y_pred + complement * (1.0 - y_pred)
     focal = _focal_factor(p_t, gamma) * bce
     if apply_class_balancing:
-        focal = (y_true * alpha + (1.0 - y_true) * (1.0 - alpha)) * focal
+        focal = recording.host(_balanced, y_true, alpha) * focal
     return focal.mean(axis=axis)
 
 
@@ -461,7 +533,7 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_l
     """
     y_true, y_pred = _operands(y_true, y_pred)
     if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_pred.shape[axis]
+        y_true = recording.host(_smoothed, y_true, 1.0 - label_smoothing, label_smoothing / y_pred.shape[axis])
     if from_logits:
         y_pred = softmax(y_pred, axis=axis)
     p = clip(y_pred / y_pred.sum(axis=axis, keepdims=True), EPSILON, 1.0 - EPSILON)
@@ -479,10 +551,15 @@ def _where_target(y_true, log_p):
     # NOTE: 0 log 0 := 0. A class the target gives no mass must add nothing even where its
     # log-probability is -inf (a masked logit); the product 0 * -inf alone would be nan. Only
     # rows with a -inf need it, so the common case records no extra operation.
-    if not xp.isneginf(log_p.data).any():
+    # A recorded step takes the branch that is right for any logits.
+    if not recording.active() and not xp.isneginf(log_p.data).any():
         return log_p
-    present = (y_true.data if isinstance(y_true, Tensor) else y_true) != 0
+    present = recording.host(_nonzero, y_true.data if isinstance(y_true, Tensor) else y_true)
     return where(present, log_p, 0.0)
+
+
+def _nonzero(y_true):
+    return y_true != 0
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,
@@ -503,26 +580,39 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     if axis not in (-1, y_pred.ndim - 1):
         raise ValueError("sparse_categorical_crossentropy: only the last axis can hold classes")
     labels = y_true.data if isinstance(y_true, Tensor) else xp.asarray(y_true)
-    if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
-        labels = labels[..., 0]  # (n, 1) labels for (n, classes) predictions, as Keras squeezes
     valid = None
+    # NOTE: checked here, at the gather (in _labels, for every batch, replayed ones too), so no
+    # caller can read label -1 as the last class
     if ignore_class is not None:
-        valid = labels != ignore_class
-        labels = xp.where(valid, labels, 0)
-    # NOTE: checked here, at the gather, so no caller can read label -1 as the last class
-    _check_labels(labels, y_pred.shape[-1], "y_true", "sparse_categorical_crossentropy")
+        labels, valid = recording.host(_labels, labels, y_pred.shape, ignore_class)
+    else:
+        labels = recording.host(_labels, labels, y_pred.shape, None)
     if from_logits:
         log_p = log_softmax(y_pred, axis=-1)
     else:
         p = y_pred / y_pred.sum(axis=-1, keepdims=True)
         log_p = log(clip(p, EPSILON, 1.0 - EPSILON))
-    labels = labels.astype(xp.int64)
     index = tuple(xp.indices(labels.shape, sparse=True)) + (labels,)
     if valid is None:
         return -log_p[index]
     values = where(valid, -log_p[index], 0.0)
     values._keras_mask = Tensor(valid)
     return values
+
+
+def _labels(labels, shape, ignore_class):
+    """Integer labels (int64) for predictions of ``shape``, checked: a trailing axis of 1
+    squeezed, as Keras squeezes (n, 1) labels for (n, classes) predictions; with
+    ``ignore_class``, also which entries are kept, the ignored ones read as class 0."""
+    if labels.ndim == len(shape) and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    valid = None
+    if ignore_class is not None:
+        valid = labels != ignore_class
+        labels = xp.where(valid, labels, 0)
+    _check_labels(labels, shape[-1], "y_true", "sparse_categorical_crossentropy")
+    labels = labels.astype(xp.int64)
+    return labels if valid is None else (labels, valid)
 
 
 mse = MSE = mean_squared_error

@@ -12,7 +12,7 @@ The numbers are NumPy's, not JAX's or TensorFlow's: the same seed gives other va
 Keras, with the same distributions.
 """
 
-from chainrule import _backend
+from chainrule import _backend, recording
 from chainrule._backend import numpy as np
 from chainrule.tensor import Tensor, _float_dtype, _shape_of, softmax
 
@@ -20,7 +20,11 @@ from chainrule.tensor import Tensor, _float_dtype, _shape_of, softmax
 def dropout_mask(shape, rate, dtype, generator=None):
     """An array of 0 and ``1 / (1 - rate)``: each entry kept with probability ``1 - rate``
     (inverted dropout, so inference needs no rescaling), drawn from ``generator`` (the
-    backend's by default)."""
+    backend's by default). A recorded step draws a new mask at every replay."""
+    return recording.host(_draw_dropout_mask, shape, rate, dtype, generator)
+
+
+def _draw_dropout_mask(shape, rate, dtype, generator):
     keep = (generator or _backend.rng()).random(shape) >= rate
     return keep.astype(dtype) * np.asarray(1.0 / (1.0 - rate), dtype=dtype)
 

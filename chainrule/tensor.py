@@ -15,7 +15,7 @@ import builtins
 import math
 import numbers
 
-from chainrule import autograd, _backend
+from chainrule import autograd, _backend, recording
 from chainrule.autograd import grad_mode, next_sequence_number
 from chainrule._backend import as_array, ndarray, xp
 from chainrule.primitives import conv as _conv, elementwise, linalg, movement, nn, reduce
@@ -53,10 +53,13 @@ def apply(fn, *inputs, **options):
     ctx = fn()
     data = ctx.forward(*arrays, **options)
     if True in needs_input_grad and grad_mode.enabled:
-        if not all_tensors:
-            inputs = tuple(v if isinstance(v, Tensor) else _CONSTANT for v in inputs)
-        return _recorded(data, ctx, inputs, needs_input_grad)
-    return _result(data)
+        out = _recorded(data, ctx, tuple(v if isinstance(v, Tensor) else _CONSTANT for v in inputs)
+                        if not all_tensors else inputs, needs_input_grad)
+    else:
+        out = _result(data)
+    if recording.state.recorder is not None:
+        _record(ctx, inputs, options, out, data)
+    return out
 
 
 # The two functions below are apply() for the hot cases (one tensor; two tensors or a tensor and a
@@ -66,15 +69,17 @@ def apply(fn, *inputs, **options):
 def _apply_unary(fn, x):
     ctx = fn()
     data = ctx.forward(x._data)
-    if x._requires_grad and grad_mode.enabled:
-        return _recorded(data, ctx, (x,), (True,))
-    return _result(data)
+    out = _recorded(data, ctx, (x,), (True,)) if x._requires_grad and grad_mode.enabled else _result(data)
+    if recording.state.recorder is not None:
+        _record(ctx, (x,), None, out, data)
+    return out
 
 
 def _apply_binary(fn, x, y):
     if not isinstance(x, Tensor):  # a number on the left: 2.0 ** t
         return apply(fn, x, y)
     ctx = fn()
+    inputs = (x, y)
     if isinstance(y, Tensor):
         data = ctx.forward(x._data, y._data)
         needs = (x._requires_grad, y._requires_grad)
@@ -83,8 +88,27 @@ def _apply_binary(fn, x, y):
         needs = (x._requires_grad, False)
         y = _CONSTANT
     if (needs[0] or needs[1]) and grad_mode.enabled:
-        return _recorded(data, ctx, (x, y), needs)
-    return _result(data)
+        out = _recorded(data, ctx, (x, y), needs)
+    else:
+        out = _result(data)
+    if recording.state.recorder is not None:
+        _record(ctx, inputs, None, out, data)
+    return out
+
+
+def _write(ufunc, array, value):
+    ufunc(array, value, out=array, casting="same_kind")
+    autograd.mark_changed(array)
+
+
+def _set_grad(tensor, value):
+    tensor._grad = value
+
+
+def _record(ctx, inputs, options, out, data):
+    """Tells the active recording (see :mod:`chainrule.recording`) that ``ctx`` ran, returning
+    ``data`` (which ``out`` holds as an array)."""
+    recording.state.recorder.function(ctx, inputs, options or None, out._data, data is not out._data)
 
 
 def _result(data):
@@ -187,7 +211,10 @@ class Tensor:
                     f"Tensor.grad: expected an array of the tensor's shape {self.shape}, "
                     f"received shape {tuple(value.shape)}"
                 )
-        self._grad = value
+        if recording.state.recorder is not None:  # a recorded step resets gradients at every replay
+            recording.host(_set_grad, self, value)
+        else:
+            self._grad = value
 
     @property
     def requires_grad(self):
@@ -268,7 +295,7 @@ class Tensor:
 
     def zero_grad(self):
         """Resets the accumulated gradient (to None)."""
-        self._grad = None
+        self.grad = None
 
     def retain_grad(self):
         """Keeps this non-leaf tensor's gradient in ``.grad`` during ``backward()``."""
@@ -283,6 +310,8 @@ class Tensor:
 
     def numpy(self):
         """The underlying array (shared, not copied)."""
+        if recording.state.recorder is not None:
+            recording.note_read(self, "numpy()")
         return self._data
 
     def item(self):
@@ -292,6 +321,8 @@ class Tensor:
                 f"item: only a tensor with one element converts to a Python number, "
                 f"this one has shape {self.shape}"
             )
+        if recording.state.recorder is not None:
+            recording.note_read(self, "item()")
         return self._data.item()
 
     def astype(self, dtype):
@@ -318,6 +349,8 @@ class Tensor:
         return "tensor(" + ", ".join([body] + extras) + ")"
 
     def __array__(self, dtype=None, copy=None):
+        if recording.state.recorder is not None:
+            recording.note_read(self, "converting a tensor to a NumPy array")
         if dtype is not None:
             return self._data.astype(dtype, copy=bool(copy))
         return self._data.copy() if copy else self._data
@@ -336,6 +369,8 @@ class Tensor:
             raise ValueError(
                 f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()"
             )
+        if recording.state.recorder is not None:
+            recording.note_read(self, "bool()")
         return bool(self._data)
 
     def __float__(self):
@@ -347,6 +382,8 @@ class Tensor:
     def __index__(self):
         if self._data.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError("only one-element integer tensors can be used as an index")
+        if recording.state.recorder is not None:
+            recording.note_read(self, "using a tensor as an index")
         return int(self._data)
 
     # --- operators ----------------------------------------------------------------------------
@@ -604,13 +641,12 @@ def _in_place(x, other, ufunc, operation, symbol):
         if not x._data.flags.writeable:  # a broadcast view, a read-only buffer
             raise ValueError(f"{symbol}: this tensor's memory is read-only (a broadcast view or a "
                              f"read-only buffer); use the out-of-place form")
-        try:
-            ufunc(x._data, value, out=x._data, casting="same_kind")
+        try:  # a host call: a recorded step writes again at every replay
+            recording.host(_write, ufunc, x._data, value)
         except TypeError:
             raise TypeError(_cast_message(symbol, x, value, ufunc)) from None
         except (ValueError, OverflowError) as error:  # a value the dtype cannot hold: nan, 1000 in int8
             raise ValueError(f"{symbol}: {error}") from None
-        autograd.mark_changed(x._data)
         return x
     if x._ctx is None and x._requires_grad:
         raise RuntimeError(
@@ -818,7 +854,11 @@ def _compare(ufunc, x, y):
     x, y = _operands(x, y, ufunc.__name__)
     x = x._data if isinstance(x, Tensor) else x
     y = y._data if isinstance(y, Tensor) else y
-    return Tensor(xp.asarray(ufunc(x, y)))
+    return Tensor(recording.host(_compared, ufunc, x, y))
+
+
+def _compared(ufunc, x, y):
+    return xp.asarray(ufunc(x, y))
 
 
 def _axis_tuple(axis, ndim, where):
@@ -1203,10 +1243,14 @@ def embedding(weight, indices):
         raise ValueError(f"embedding: expected a 2-D weight (rows, dim), received shape {weight.shape}")
     if indices.dtype.kind not in "iu":
         raise TypeError(f"embedding: expected integer indices, received dtype {indices.dtype}")
-    if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
-        bad = indices.max() if indices.max() >= weight.shape[0] else indices.min()
-        raise IndexError(f"embedding: index {bad} is out of range for a weight with {weight.shape[0]} rows")
+    recording.host(_check_rows, indices, weight.shape[0])  # a recorded step checks every call's
     return apply(movement.Embedding, weight, indices=indices)
+
+
+def _check_rows(indices, rows):
+    if indices.size and (indices.min() < 0 or indices.max() >= rows):
+        bad = indices.max() if indices.max() >= rows else indices.min()
+        raise IndexError(f"embedding: index {bad} is out of range for a weight with {rows} rows")
 
 
 # --- linear algebra -------------------------------------------------------------------------------
@@ -1396,4 +1440,9 @@ def normalize_moments(x, axes, epsilon=1e-3):
     statistics = {}
     z = apply(normalization.Normalize, x, axes=axes, epsilon=float(epsilon), statistics=statistics)
     kept = tuple(n for a, n in enumerate(x.shape) if a not in axes)
-    return z, Tensor(statistics["mean"].reshape(kept)), Tensor(statistics["variance"].reshape(kept))
+    mean, variance = recording.host(_reshaped, statistics["mean"], statistics["variance"], kept)
+    return z, Tensor(mean), Tensor(variance)
+
+
+def _reshaped(a, b, shape):
+    return a.reshape(shape), b.reshape(shape)

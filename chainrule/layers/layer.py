@@ -13,7 +13,7 @@ import math
 import threading
 import warnings
 
-from chainrule import autograd, _backend, constraints, initializers, regularizers, variables
+from chainrule import autograd, _backend, constraints, initializers, recording, regularizers, variables
 # the shape helpers are imported from here by the layers and models as well
 from chainrule.layers.input_spec import (InputSpec, format_shape, is_shape, map_shapes,  # noqa: F401
                                          shape_difference, shape_tuple)
@@ -472,7 +472,7 @@ class Layer:
         outputs = []
         try:
             # NOTE: zeros can make nan or inf (x / sum(x)); only the shapes matter here.
-            with autograd.no_grad(), _backend.numpy.errstate(all="ignore"):
+            with autograd.no_grad(), _backend.numpy.errstate(all="ignore"), recording.paused():
                 for size in (2, 3):
                     call_args, call_kwargs = placeholders(size)
                     outputs.append(self(*call_args, **call_kwargs))

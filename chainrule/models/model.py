@@ -17,6 +17,8 @@ loop, the callbacks and the progress bar.
 import json
 
 from chainrule import metrics as metrics_module
+from chainrule.distribution.distribution_lib import active_data_parallel
+from chainrule.jit_compile import RecordedFunction
 from chainrule.layers.layer import Layer
 from chainrule.models import summary as summary_module
 from chainrule.ops.node import KerasTensor
@@ -177,8 +179,14 @@ class Model(Layer):
                 epoch; for several outputs, a list of lists or a dict by output name. They
                 ignore sample weights, as in Keras.
             weighted_metrics: metrics that take the sample weights into account.
-            run_eagerly, steps_per_execution, jit_compile, auto_scale_loss: accepted for Keras
-                compatibility; chainrule always runs step by step.
+            jit_compile: whether the default ``train_step``, ``test_step`` and ``predict_step``
+                are recorded and replayed (see :mod:`chainrule.jit_compile`): True, False, or
+                "auto" (the default: True, except with ``run_eagerly``). Replayed steps give
+                bitwise the results of eager ones; a step that cannot be recorded runs eagerly
+                with a warning. Custom steps and data-parallel training run eagerly.
+            run_eagerly: True turns ``jit_compile`` off, as in Keras.
+            steps_per_execution, auto_scale_loss: accepted for Keras compatibility; chainrule
+                runs step by step.
 
         Raises:
             ValueError: for an unknown name (listing the valid ones); the previous
@@ -188,7 +196,43 @@ class Model(Layer):
                                          not isinstance(steps_per_execution, int) or steps_per_execution < 1):
             raise ValueError(f"compile: steps_per_execution must be a positive int, received "
                              f"{steps_per_execution!r}")
+        if jit_compile not in (True, False, "auto") or not isinstance(jit_compile, (bool, str)):
+            raise ValueError(f'compile: jit_compile must be True, False or "auto", received {jit_compile!r}')
         self.compiled = Compiled(optimizer, loss, metrics, weighted_metrics, loss_weights)
+        self.jit_compile = bool(jit_compile) and not run_eagerly
+
+    @property
+    def jit_compile(self):
+        """Whether the default steps are recorded and replayed (set by ``compile``)."""
+        return self.__dict__.get("_jit_compile", True)
+
+    @jit_compile.setter
+    def jit_compile(self, value):
+        self.__dict__["_jit_compile"] = bool(value)
+        self._forget_recorded_steps()
+
+    def _forget_recorded_steps(self):
+        """Drops the recorded steps: each fit, evaluate and predict call records its own, so
+        that what changed in Python between calls (a layer's attribute, an activation a callback
+        wraps) is recorded. Within a call, Python attributes that ``call`` reads are fixed once
+        recorded, as in Keras's compiled functions."""
+        self.__dict__["_recorded_steps"] = {}
+
+    def _recorded_step(self, kind):
+        """The :class:`RecordedFunction` of the default step ``kind``, or None where it runs
+        eagerly (jit_compile off, data-parallel training)."""
+        if not self.jit_compile or active_data_parallel() is not None:
+            return None
+        steps = self.__dict__.setdefault("_recorded_steps", {})
+        step = steps.get(kind)
+        if step is None:
+            body, watch = {
+                "train": (self._train_body, lambda: self.non_trainable_weights),
+                "test": (self._test_body, lambda: self.weights),
+                "predict": (self._predict_body, lambda: self.weights),
+            }[kind]
+            step = steps[kind] = RecordedFunction(body, name=f"{self.name}'s {kind}_step", watch=watch)
+        return step
 
     @property
     def compiled(self):
@@ -294,31 +338,51 @@ class Model(Layer):
         does; ``fit`` keeps batching, callbacks and the progress bar.
         """
         x, y, sample_weight = unpack_x_y_sample_weight(data)
-        y_pred = self(x, training=True)
-        loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+        weights = _Weights(self.trainable_weights)
+        step = self._recorded_step("train")
+        if step is None:
+            y_pred, loss = self._train_body(x, y, sample_weight, weights)
+        else:  # steps 1 and 2 of a shape record, the others replay (chainrule.jit_compile)
+            y_pred, loss = step(x, y, sample_weight, weights)
         self._loss_tracker.update_state(float(loss.data), sample_weight=_batch_length(x))
-        variables = self.trainable_weights
+        variables = weights.variables
         if variables:
-            for variable in variables:
-                variable.grad = None
-            loss.backward()
             self.optimizer.apply([variable.grad for variable in variables], variables)
         # the gradients stay in .grad until the next step, for callbacks that watch them
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     train_step.is_default_step = True  # the loop warns of a frozen model only for this step
 
+    def _train_body(self, x, y, sample_weight, weights):
+        """Steps 1 to 3 of :meth:`train_step`, the part ``jit_compile`` records."""
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+        if weights.variables:
+            for variable in weights.variables:
+                variable.grad = None
+            loss.backward()
+        return y_pred, loss
+
     def test_step(self, data):
         """The loss and metrics of one batch in inference mode (run without a graph)."""
         x, y, sample_weight = unpack_x_y_sample_weight(data)
-        y_pred = self(x, training=False)
-        loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
+        step = self._recorded_step("test")
+        y_pred, loss = (step or self._test_body)(x, y, sample_weight)
         self._loss_tracker.update_state(float(loss.data), sample_weight=_batch_length(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def _test_body(self, x, y, sample_weight):
+        y_pred = self(x, training=False)
+        return y_pred, self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
+                                         training=False)
 
     def predict_step(self, data):
         """The outputs for one batch of inputs."""
         x, _, _ = unpack_x_y_sample_weight(data)
+        step = self._recorded_step("predict")
+        return (step or self._predict_body)(x)
+
+    def _predict_body(self, x):
         return self(x, training=False)
 
     # --- training (delegated to chainrule.training) ----------------------------------------
@@ -361,6 +425,7 @@ class Model(Layer):
             RuntimeError: if the model is not compiled.
             ValueError: for any bad argument or data, before any weight changes.
         """
+        self._forget_recorded_steps()
         return loop.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
                         validation_data, shuffle, class_weight, sample_weight, initial_epoch,
                         validation_batch_size, validation_freq, steps_per_epoch, validation_steps)
@@ -369,12 +434,14 @@ class Model(Layer):
                  steps=None, callbacks=None, return_dict=False):
         """The loss and metrics on ``(x, y)``: a float when there are no metrics, else
         ``[loss, metric...]`` (or a dict with ``return_dict``)."""
+        self._forget_recorded_steps()
         return loop.evaluate(self, x, y, batch_size, verbose, sample_weight, callbacks, return_dict,
                              steps)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The outputs for ``x``, computed in batches (32) without a graph, as NumPy arrays (a
         list or dict of them for several outputs)."""
+        self._forget_recorded_steps()
         return loop.predict(self, x, batch_size, verbose, callbacks, steps)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
@@ -466,3 +533,20 @@ def _symbolic_like(x):
 def _batch_length(x):
     first = tree.flatten(x)[0]
     return len(data_of(first))
+
+
+class _Weights:
+    """The trainable weights of a step, as one argument of the recorded step: a program is
+    specific to which weights it differentiates (freezing a layer records anew)."""
+
+    __slots__ = ("variables", "key")
+
+    def __init__(self, variables):
+        self.variables = variables
+        self.key = tuple(map(id, variables))
+
+    def __hash__(self):
+        return hash(self.key)
+
+    def __eq__(self, other):
+        return isinstance(other, _Weights) and self.key == other.key

@@ -9,6 +9,8 @@ from chainrule._backend import exp_nonpositive, xp
 class Add(Function):
     """z = x + y;  dz/dx = 1, dz/dy = 1"""
 
+    inline = ("{x} + {y}", ("{g}", "{g}"))
+
     def forward(ctx, x, y):
         return x + y
 
@@ -18,6 +20,8 @@ class Add(Function):
 
 class Mul(Function):
     """z = x * y;  dz/dx = y, dz/dy = x"""
+
+    inline = ("{x} * {y}", ("{g} * {y}", "{g} * {x}"))
 
     def forward(ctx, x, y):
         ctx.save(x, y)
@@ -47,6 +51,8 @@ class Div(Function):
 
 class Neg(Function):
     """z = -x;  dz/dx = -1"""
+
+    inline = ("-{x}", ("-{g}",))
 
     def forward(ctx, x):
         return -x
@@ -83,6 +89,8 @@ class Pow(Function):
 
 class Exp(Function):
     """z = exp(x);  dz/dx = z"""
+
+    inline = ("xp.exp({x})", ("{g} * {z}",))
 
     def forward(ctx, x):
         z = xp.exp(x)
@@ -133,6 +141,8 @@ class Abs(Function):
 class Tanh(Function):
     """z = tanh(x);  dz/dx = 1 - z^2"""
 
+    inline = ("xp.tanh({x})", ("{g} * (1.0 - {z} * {z})",))
+
     def forward(ctx, x):
         z = xp.tanh(x)
         ctx.save(z)
@@ -156,6 +166,7 @@ class Sigmoid(Function):
     A primitive for stability: the composed form overflows in exp for x below about -88 (float32).
     """
 
+
     def forward(ctx, x):
         z = sigmoid_array(x)
         ctx.save(z)
@@ -171,6 +182,8 @@ class Relu(Function):
 
     A primitive for cost: it is on the hot path of most networks.
     """
+
+    inline = ("xp.maximum({x}, 0)", ("{g} * ({z} > 0)",))
 
     def forward(ctx, x):
         z = xp.maximum(x, 0)

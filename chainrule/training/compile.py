@@ -7,7 +7,7 @@ output) or a dict by output name. The logs name each output's values as Keras do
 ``loss``, ``dense_1_loss``, ``dense_1_accuracy``...
 """
 
-from chainrule import losses, optimizers
+from chainrule import losses, optimizers, recording
 from chainrule import metrics as registry
 from chainrule._backend import xp
 from chainrule.utils import tree
@@ -128,11 +128,15 @@ class CompileLoss:
                 continue
             value = loss.compute(target, prediction, sample)
             tracker = self.tracker_of.get(index)
-            if tracker is not None:
-                tracker.update_state(float(value.data), sample_weight=len(prediction.data))
+            if tracker is not None:  # a host call: a recorded step (jit_compile) tracks every batch
+                recording.host(_track, tracker, value.data, len(prediction.data))
             term = value if weight == 1.0 else value * weight
             total = term if total is None else total + term
         return total
+
+
+def _track(tracker, value, samples):
+    tracker.update_state(float(value), sample_weight=samples)
 
 
 class CompileMetrics(registry.Metric):

@@ -3,7 +3,7 @@
 import math
 import warnings
 
-from chainrule import activations
+from chainrule import activations, recording
 from chainrule._backend import numpy as np
 from chainrule.layers import Activation, Dense
 from chainrule.layers.convolutional.base_conv import BaseConv
@@ -67,16 +67,20 @@ class GradientMonitor(Callback):
 
         def recorded(x):
             out = activation(x)
-            if self._recording:
-                # (batch, ..., units) with the units (a convolution's channels) last, one row per
-                # sample and position
-                a = np.moveaxis(out.data, channel_axis, -1)
-                a = a.reshape(-1, a.shape[-1])
-                stuck = test(a).mean() if test is not None else (a <= 0).all(axis=0).mean()
-                self._stuck[layer.name].append(float(stuck))
+            # a host call, so that a recorded training step (jit_compile) observes every batch
+            recording.host(self._observe, layer.name, test, channel_axis, out.data)
             return out
 
         return recorded
+
+    def _observe(self, name, test, channel_axis, output):
+        if self._recording:
+            # (batch, ..., units) with the units (a convolution's channels) last, one row per
+            # sample and position
+            a = np.moveaxis(output, channel_axis, -1)
+            a = a.reshape(-1, a.shape[-1])
+            stuck = test(a).mean() if test is not None else (a <= 0).all(axis=0).mean()
+            self._stuck[name].append(float(stuck))
 
     def on_test_begin(self, logs=None):
         self._recording = False

@@ -1,6 +1,6 @@
 """Embedding: integer token ids to dense vectors."""
 
-from chainrule import constraints, regularizers
+from chainrule import constraints, recording, regularizers
 from chainrule._backend import xp
 from chainrule.layers.layer import Layer
 from chainrule.ops.node import KerasTensor
@@ -58,21 +58,8 @@ class Embedding(Layer):
                                           constraint=self.embeddings_constraint)
 
     def call(self, x, training=False):
-        ids = x.data
-        where = f'Layer "{self.name}" (Embedding)'
-        if ids.dtype.kind == "f":
-            if ids.size and (ids != xp.round(ids)).any():
-                raise ValueError(f"{where} expects integer ids, received non-integer values of "
-                                 f"dtype {ids.dtype}")
-            ids = ids.astype(xp.int64)
-        elif ids.dtype.kind not in "iu":
-            raise ValueError(f"{where} expects integer ids, received dtype {ids.dtype}")
-        if ids.size:
-            bad = (ids < 0) | (ids >= self.input_dim)
-            if bad.any():
-                index = tuple(int(i) for i in xp.argwhere(bad)[0])
-                raise ValueError(f"{where} expects ids in [0, {self.input_dim}), received "
-                                 f"{int(ids[index])} at index {index}")
+        # a host call: a recorded step (jit_compile) checks every batch's ids too
+        ids = recording.host(_checked_ids, x.data, self.input_dim, f'Layer "{self.name}" (Embedding)')
         return embedding(self.embeddings, ids)  # (batch, ...) -> (batch, ..., output_dim)
 
     def compute_mask(self, inputs, mask=None):
@@ -82,7 +69,7 @@ class Embedding(Layer):
         if isinstance(inputs, KerasTensor):
             return KerasTensor(inputs.shape, "bool")
         ids = inputs.data if isinstance(inputs, Tensor) else xp.asarray(inputs)
-        return Tensor(ids != 0)
+        return Tensor(recording.host(_nonzero, ids))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
@@ -94,3 +81,26 @@ class Embedding(Layer):
                 "activity_regularizer": regularizers.serialize(self.activity_regularizer),  # Keras writes None too
                 "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
                 "input_length": self.input_length, "mask_zero": self.mask_zero}
+
+
+def _checked_ids(ids, rows, where):
+    """``ids`` as integers, or a ValueError naming the first one that is not an integer in
+    [0, rows)."""
+    if ids.dtype.kind == "f":
+        if ids.size and (ids != xp.round(ids)).any():
+            raise ValueError(f"{where} expects integer ids, received non-integer values of "
+                             f"dtype {ids.dtype}")
+        ids = ids.astype(xp.int64)
+    elif ids.dtype.kind not in "iu":
+        raise ValueError(f"{where} expects integer ids, received dtype {ids.dtype}")
+    if ids.size:
+        bad = (ids < 0) | (ids >= rows)
+        if bad.any():
+            index = tuple(int(i) for i in xp.argwhere(bad)[0])
+            raise ValueError(f"{where} expects ids in [0, {rows}), received "
+                             f"{int(ids[index])} at index {index}")
+    return ids
+
+
+def _nonzero(ids):
+    return ids != 0

@@ -1,6 +1,7 @@
 """BatchNormalization: normalizes each feature with the batch's statistics in training and with
 their moving averages at inference."""
 
+from chainrule import recording
 from chainrule._backend import xp
 from chainrule.distribution.distribution_lib import active_data_parallel
 from chainrule.layers.layer import InputSpec, Layer, _call_context
@@ -223,7 +224,7 @@ class BatchNormalization(Layer):
         placeholders, or where a weight was swapped for a plain tensor (a stateless call)."""
         if _call_context.tracing or not isinstance(variable, Variable):
             return False
-        variable.assign(variable.data * momentum + value.reshape(variable.shape) * (1.0 - momentum))
+        recording.host(_moving_average, variable, value, momentum)  # a recorded step repeats it
         return True
 
     def compute_output_shape(self, input_shape):
@@ -255,3 +256,7 @@ def _check_clipping(clipping, where):
     if rmin is not None and rmax is not None and rmax < rmin:
         raise ValueError(f"{where}: renorm_clipping's rmax must be >= rmin, received rmax={rmax}, rmin={rmin}")
     return dict(clipping)
+
+
+def _moving_average(variable, value, momentum):
+    variable.assign(variable.data * momentum + value.reshape(variable.shape) * (1.0 - momentum))
