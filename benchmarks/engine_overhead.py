@@ -4,8 +4,10 @@ A chain of 1,000 elementwise ops (a repeating multiply, add, tanh) on a tensor t
 forward and backward, timed on arrays of 10 and of 128x128 elements. Each library runs in its own
 process of this one run (so neither's import or thread pool disturbs the other), and the ratio of
 their per-op times is printed. Both run single-threaded, as chainrule's NumPy kernels do here.
-A third column, the NumPy floor, times the same chain's forward and backward NumPy calls with no
-autograd at all: the least any NumPy engine could spend.
+"replayed" is chainrule's chain under ``chainrule.jit``: recorded twice, then replayed (the same
+NumPy calls without Tensor objects, graph or checks; see ``chainrule.jit_compile``). The NumPy
+floor times the same chain's forward and backward NumPy calls with no autograd at all: the least
+any NumPy engine could spend.
 
     python benchmarks/engine_overhead.py [--ops 1000] [--repeats 30]
 """
@@ -22,7 +24,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)  # run from a checkout without installing
 
 
-def chain_chainrule(shape, ops, repeats):
+def _chain(shape, ops):
+    """chainrule's chain, and the leaf it differentiates."""
     import numpy as np
 
     import chainrule as cr
@@ -40,7 +43,22 @@ def chain_chainrule(shape, ops, repeats):
         y.sum().backward()
         x.zero_grad()
 
-    return _time(step, repeats)
+    return step
+
+
+def chain_chainrule(shape, ops, repeats):
+    return _time(_chain(shape, ops), repeats)
+
+
+def chain_replayed(shape, ops, repeats):
+    """chainrule's chain as ``chainrule.jit`` replays it after recording it twice."""
+    import chainrule as cr
+
+    step = cr.jit(_chain(shape, ops))
+    step()  # with _time's warm-up, the two calls that record
+    seconds = _time(step, repeats)
+    assert step.compiled.replays >= repeats, "the chain was not replayed"
+    return seconds
 
 
 def chain_torch(shape, ops, repeats):
@@ -104,7 +122,8 @@ def _time(step, repeats):
 
 def worker(library, shape_name, ops, repeats):
     shape = SHAPES[shape_name]
-    chain = {"chainrule": chain_chainrule, "torch": chain_torch, "numpy": chain_numpy}[library]
+    chain = {"chainrule": chain_chainrule, "replayed": chain_replayed, "torch": chain_torch,
+             "numpy": chain_numpy}[library]
     seconds = chain(shape, ops, repeats)
     print(json.dumps({"us_per_op": seconds / ops * 1e6}))
 
@@ -121,10 +140,11 @@ def main():
 
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     print(f"forward+backward per elementwise op, chain of {args.ops} ops, median of {args.repeats} runs")
-    print(f"{'elements':>10} {'chainrule us/op':>16} {'torch us/op':>12} {'numpy floor us/op':>18} {'chainrule/torch':>16}")
+    print(f"{'elements':>10} {'chainrule us/op':>16} {'replayed us/op':>15} {'torch us/op':>12} "
+          f"{'numpy floor us/op':>18} {'chainrule/torch':>16} {'replayed/torch':>15}")
     for shape_name in SHAPES:
         results = {}
-        for library in ("chainrule", "torch", "numpy"):
+        for library in ("chainrule", "replayed", "torch", "numpy"):
             command = [sys.executable, __file__, "--ops", str(args.ops), "--repeats", str(args.repeats), "--worker", library, shape_name]
             done = subprocess.run(command, capture_output=True, text=True, env=env)
             if done.returncode != 0:
@@ -132,10 +152,10 @@ def main():
                 results[library] = float("nan")
                 continue
             results[library] = json.loads(done.stdout.strip().splitlines()[-1])["us_per_op"]
-        ratio = results["chainrule"] / results["torch"]
         print(
-            f"{shape_name:>10} {results['chainrule']:>16.2f} {results['torch']:>12.2f} "
-            f"{results['numpy']:>18.2f} {ratio:>16.2f}"
+            f"{shape_name:>10} {results['chainrule']:>16.2f} {results['replayed']:>15.2f} {results['torch']:>12.2f} "
+            f"{results['numpy']:>18.2f} {results['chainrule'] / results['torch']:>16.2f} "
+            f"{results['replayed'] / results['torch']:>15.2f}"
         )
 
 

@@ -1,19 +1,25 @@
-"""The two tutorial models, timed: chainrule against PyTorch and against plain hand-written NumPy.
+"""The two tutorial models, timed: chainrule against Keras 3 on JAX, PyTorch and hand-written NumPy.
 
 - MNIST: Dense 128 relu, Dense 64 relu, Dense 10 softmax; Adam; categorical cross-entropy;
   seconds per epoch of 48,000 samples (the program's 80% training split) in batches of 128.
 - IMDB: Embedding 10000x128, LSTM 64 (dropout 0.2, recurrent dropout 0.2), Dense 1 sigmoid;
   Adam; binary cross-entropy; milliseconds per training batch of 32 reviews of 200 tokens.
 
-chainrule runs the Keras program's calls (``fit``). PyTorch runs the idiomatic equivalent (logits
+chainrule runs the Keras program's calls (``fit``), with its steps recorded and replayed
+(``jit_compile``, the default) and, in the "eager" column, without. Keras 3 runs the same program
+on the JAX backend (XLA-compiled steps; XLA's CPU client on one thread when one is asked for).
+PyTorch runs the idiomatic equivalent (logits
 with CrossEntropyLoss / BCEWithLogitsLoss; ``nn.LSTM``, which has no recurrent dropout, with
 dropout on its input). The NumPy versions are written out by hand: the forward and backward
 passes and Adam, with nothing general. Data are random arrays of the real shapes. Every run is
 a separate process with the same number of threads for everyone (OMP/OpenBLAS/MKL variables and
-torch.set_num_threads; one by default), the three libraries interleaved round after round; the
-table gives each one's median over rounds, and the ratios chainrule/torch and chainrule/numpy.
+torch.set_num_threads; one by default), the libraries interleaved round after round; the table
+gives each one's median over rounds and the ratios of chainrule's median to the others', then
+each round's own ratios.
 
-    python benchmarks/keras_models.py [--rounds 3] [--model mnist|imdb|both] [--threads 1]
+Each run is held to ``--threads`` cores (the last ones) unless ``--no-pin`` is given.
+
+    python benchmarks/keras_models.py [--rounds 3] [--model mnist|imdb|both] [--threads 1] [--no-pin]
 """
 
 import argparse
@@ -66,26 +72,89 @@ def _imdb_data():
 # --- chainrule ------------------------------------------------------------------------------
 
 
-def mnist_chainrule():
+def mnist_chainrule_model(jit_compile=True):
     from chainrule.layers import Dense
     from chainrule.models import Sequential
 
-    x, _, y = _mnist_data()
     model = Sequential([Dense(128, activation="relu", input_shape=(784,)), Dense(64, activation="relu"),
                         Dense(10, activation="softmax")])
-    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"],
+                  jit_compile=jit_compile)
+    return model
+
+
+def mnist_chainrule(jit_compile=True):
+    x, _, y = _mnist_data()
+    model = mnist_chainrule_model(jit_compile)
     return _seconds_per_epoch(lambda n: model.fit(x[:n], y[:n], batch_size=MNIST_BATCH, verbose=0))
 
 
-def imdb_chainrule():
+def imdb_chainrule_model(jit_compile=True):
+    """The model, after a warm-up fit of two batches (which, with ``jit_compile``, records)."""
     from chainrule.layers import LSTM, Dense, Embedding
     from chainrule.models import Sequential
 
     x, y = _imdb_data()
     model = Sequential([Embedding(VOCAB, 128), LSTM(64, dropout=0.2, recurrent_dropout=0.2),
                         Dense(1, activation="sigmoid")])
-    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"],
+                  jit_compile=jit_compile)
     model.fit(x[:64], y[:64], batch_size=IMDB_BATCH, verbose=0)  # warm-up
+    return model
+
+
+def imdb_chainrule(jit_compile=True):
+    from chainrule.callbacks import Callback
+
+    class FromThirdBatch(Callback):
+        """Each fit call records its step on its first two batches (eagerly): the timing starts
+        at the third, as Keras's is taken after its step is compiled."""
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 2:
+                self.start = time.perf_counter()
+
+        def on_train_end(self, logs=None):
+            self.seconds = time.perf_counter() - self.start
+
+    x, y = _imdb_data()
+    model = imdb_chainrule_model(jit_compile)
+    timer = FromThirdBatch()
+    model.fit(x, y, batch_size=IMDB_BATCH, epochs=1, verbose=0, callbacks=[timer])
+    return timer.seconds / (IMDB_BATCHES - 2)
+
+
+# --- Keras 3 on JAX (XLA-compiled) -------------------------------------------------------------
+
+
+def _keras():
+    """Keras 3 on the JAX backend, with XLA's CPU client on one thread when one is asked for."""
+    os.environ["KERAS_BACKEND"] = "jax"
+    if os.environ["OMP_NUM_THREADS"] == "1":
+        os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return keras
+
+
+def mnist_keras():
+    keras = _keras()
+    x, _, y = _mnist_data()
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(128, activation="relu"),
+                              keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    return _seconds_per_epoch(lambda n: model.fit(x[:n], y[:n], batch_size=MNIST_BATCH, verbose=0))
+
+
+def imdb_keras():
+    keras = _keras()
+    x, y = _imdb_data()
+    model = keras.Sequential([keras.Input((IMDB_STEPS,), dtype="int32"), keras.layers.Embedding(VOCAB, 128),
+                              keras.layers.LSTM(64, dropout=0.2, recurrent_dropout=0.2),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(x[:64], y[:64], batch_size=IMDB_BATCH, verbose=0)  # warm-up: compiles the step
     start = time.perf_counter()
     model.fit(x, y, batch_size=IMDB_BATCH, epochs=1, verbose=0)
     return (time.perf_counter() - start) / IMDB_BATCHES
@@ -280,10 +349,12 @@ def imdb_numpy():
 
 
 WORKERS = {
-    ("mnist", "chainrule"): mnist_chainrule, ("mnist", "torch"): mnist_torch, ("mnist", "numpy"): mnist_numpy,
-    ("imdb", "chainrule"): imdb_chainrule, ("imdb", "torch"): imdb_torch, ("imdb", "numpy"): imdb_numpy,
+    ("mnist", "chainrule"): mnist_chainrule, ("mnist", "eager"): lambda: mnist_chainrule(False),
+    ("mnist", "keras"): mnist_keras, ("mnist", "torch"): mnist_torch, ("mnist", "numpy"): mnist_numpy,
+    ("imdb", "chainrule"): imdb_chainrule, ("imdb", "eager"): lambda: imdb_chainrule(False),
+    ("imdb", "keras"): imdb_keras, ("imdb", "torch"): imdb_torch, ("imdb", "numpy"): imdb_numpy,
 }
-LIBRARIES = ("chainrule", "torch", "numpy")
+LIBRARIES = ("chainrule", "eager", "keras", "torch", "numpy")
 
 
 def main():
@@ -291,9 +362,17 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--model", choices=("mnist", "imdb", "both"), default="both")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-pin", action="store_true",
+                        help="let each run use every core (by default it is held to --threads cores)")
     parser.add_argument("--worker", nargs=2, metavar=("MODEL", "LIBRARY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
+        if not args.no_pin:
+            # NOTE: thread variables do not bind everyone: XLA's CPU client ran Keras's MNIST epoch
+            # on 1.7 cores with them set (0.65-0.73 s of CPU per 0.39-0.43 s epoch, measured
+            # here). Holding each run to the same cores makes "one thread" true for all.
+            cores = sorted(os.sched_getaffinity(0))
+            os.sched_setaffinity(0, cores[-args.threads:])
         print(json.dumps({"seconds": WORKERS[tuple(args.worker)]()}))
         return
 
@@ -304,19 +383,26 @@ def main():
     for _ in range(args.rounds):
         for model in models:
             for library in LIBRARIES:
-                done = subprocess.run([sys.executable, __file__, "--worker", model, library],
-                                      capture_output=True, text=True, env=env)
+                command = [sys.executable, __file__, "--threads", threads, "--worker", model, library]
+                done = subprocess.run(command + ["--no-pin"] * args.no_pin, capture_output=True, text=True,
+                                      env=env)
                 if done.returncode != 0:
                     sys.exit(f"{model}/{library} failed:\n{done.stderr}")
                 results[model, library].append(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
     units = {"mnist": ("s/epoch", 1.0), "imdb": ("ms/batch", 1e3)}
     print(f"median of {args.rounds} interleaved rounds, {args.threads} thread(s) each")
-    print(f"{'model':>6} {'unit':>9} {'chainrule':>10} {'torch':>8} {'numpy':>8} {'vs torch':>9} {'vs numpy':>9}")
+    print(f"{'model':>6} {'unit':>9} {'chainrule':>10} {'eager':>8} {'keras':>8} {'torch':>8} {'numpy':>8} "
+          f"{'vs keras':>9} {'vs torch':>9} {'vs numpy':>9}")
     for model in models:
         unit, scale = units[model]
         t = {lib: _median(results[model, lib]) * scale for lib in LIBRARIES}
-        print(f"{model:>6} {unit:>9} {t['chainrule']:>10.3f} {t['torch']:>8.3f} {t['numpy']:>8.3f} "
+        print(f"{model:>6} {unit:>9} {t['chainrule']:>10.3f} {t['eager']:>8.3f} {t['keras']:>8.3f} "
+              f"{t['torch']:>8.3f} {t['numpy']:>8.3f} {t['chainrule'] / t['keras']:>9.2f} "
               f"{t['chainrule'] / t['torch']:>9.2f} {t['chainrule'] / t['numpy']:>9.2f}")
+    for model in models:  # each round's own ratios: the spread a shared machine gives
+        for peer in ("keras", "torch"):
+            ratios = [c / p for c, p in zip(results[model, "chainrule"], results[model, peer])]
+            print(f"{model} chainrule/{peer} by round: " + " ".join(f"{r:.2f}" for r in ratios))
 
 
 if __name__ == "__main__":
