@@ -41,15 +41,18 @@ class _Entry:
 
 
 def _signature(args, leaves):
-    """What a program is specific to: the nesting of the arguments, each array's shape and dtype
-    (and for a tensor whether it requires grad), and every other leaf's value."""
-    key = [_skeleton(args)]
-    for leaf in leaves:
+    """What a program is specific to: the nesting of the arguments, whether gradients are
+    recorded, each array's shape and dtype (for a tensor also whether it requires grad and has a
+    mask), which arguments are one and the same array, and every other leaf's value."""
+    key = [_skeleton(args), autograd.is_grad_enabled()]
+    first = {}  # id(array) -> the first leaf that holds it
+    for n, leaf in enumerate(leaves):
         if isinstance(leaf, Tensor):
             data = leaf._data
-            key.append((type(leaf), data.shape, data.dtype, leaf._requires_grad))
+            key.append((type(leaf), data.shape, data.dtype, leaf._requires_grad,
+                        leaf._keras_mask is not None, first.setdefault(id(data), n)))
         elif isinstance(leaf, ndarray):
-            key.append((ndarray, leaf.shape, leaf.dtype))
+            key.append((ndarray, leaf.shape, leaf.dtype, first.setdefault(id(leaf), n)))
         else:
             try:
                 hash(leaf)
@@ -103,8 +106,9 @@ class RecordedFunction:
     def __call__(self, *args):
         # NOTE: a program's contexts are reused by every replay, so one thread at a time may
         # replay or record; a call made meanwhile from another thread (predict during fit) runs
-        # eagerly, which gives the same results.
-        if not self._busy.acquire(blocking=False):
+        # eagerly, which gives the same results. A call inside another recording runs as part
+        # of it.
+        if recording.state.recorder is not None or not self._busy.acquire(blocking=False):
             return self._detached(self.fn(*args))
         try:
             return self._call(args)

@@ -489,9 +489,10 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     be right. PyTorch and Keras give nan there too, and a nan loss is what ``TerminateOnNaN``
     stops on.
     """
-    if label_smoothing:
-        y_true = recording.host(_smoothed, getattr(y_true, "_data", y_true), 1.0 - label_smoothing,
-                                label_smoothing / y_pred.shape[axis])
+    if label_smoothing and isinstance(y_true, Tensor):  # (differentiable in the targets)
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_pred.shape[axis]
+    elif label_smoothing:
+        y_true = recording.host(_smoothed, y_true, 1.0 - label_smoothing, label_smoothing / y_pred.shape[axis])
     if from_logits:
         return -(y_true * _where_target(y_true, log_softmax(y_pred, axis=axis))).sum(axis=axis)
     return categorical_cross_entropy(y_pred, y_true, axis=axis, epsilon=EPSILON)

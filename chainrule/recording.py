@@ -11,9 +11,11 @@ where its arrays come from:
 * ``LIVE``: a tensor that outlives the computation and may change between runs (a weight, a leaf
   that requires grad): its array is read again at every replay, so ``set_weights``, a callback or
   an optimizer step is seen by the next one;
-* ``CONST``: anything else, taken as it was (a Python number, an array made once);
+* ``CONST``: anything else, kept by reference (a Python number, an array made once): a boolean
+  array among them is refused, since a mask computed with NumPy from the data would be frozen;
 * ``NEST``: a tuple or list holding any of these (an index made of arrays and slices);
-* ``ARGUMENT``: the k-th input itself, a tensor a host call is given (``w.grad = None``).
+* ``ARGUMENT``: the k-th input itself, a tensor a host call is given (``x.grad = None`` on an
+  input tensor of :func:`chainrule.jit`'s function).
 
 :class:`Program` turns that list into Python source: one line per primitive's ``forward``, the
 backward pass as the engine ran it (node by node, in the same order, gradients summed in the same
@@ -25,8 +27,10 @@ What cannot be replayed is reported, never replayed: a value read back into Pyth
 (``.item()``, ``float()``, ``bool()``), an in-place write outside a host call, a backward pass that
 reaches operations recorded before the computation began. Control flow that depends on the data, or
 arrays computed outside the engine from the data, cannot be seen from one recording; the caller
-(:mod:`chainrule.jit`) records twice and replays only when both recordings are the same program
-(:meth:`Program.difference`).
+(:mod:`chainrule.jit_compile`) records two or three times and replays only when two recordings in
+a row are the same program (:meth:`Program.difference`). That finds them when the data changes
+between those batches; NumPy on a tensor's array that gives the same result for the first batches
+and another later is beyond it (a boolean result, a mask, is refused whatever its values).
 """
 
 import contextlib
@@ -52,15 +56,16 @@ def host(fn, *args):
     For work on raw arrays that a primitive does not do: drawing random numbers, writing a moving
     average into a variable. ``args`` are arrays (their origin is recorded as for a primitive's
     inputs) and other objects (passed again as they are: variables, generators, numbers); ``fn``
-    returns an array, a tuple of arrays, or anything else (ignored by later operations). Writes
-    into variables inside ``fn`` are part of the operation, so a replay repeats them.
+    returns an array or a tuple of arrays (later operations read them as its outputs), or
+    anything else (a later operation that reads it takes the recording's value). Writes into
+    variables and arrays inside ``fn`` are part of the operation, so a replay repeats them.
     """
     recorder = state.recorder
     if recorder is None:
-        return fn(*args)
+        return _arrays(fn(*args))
     recorder.in_host += 1
     try:
-        result = fn(*args)
+        result = _arrays(fn(*args))
     finally:
         recorder.in_host -= 1
     recorder.host_call(fn, args, result)
@@ -78,6 +83,23 @@ def paused():
         state.recorder = recorder
 
 
+def _arrays(result):
+    """A host call's NumPy scalars as 0-d arrays, so that later operations trace them."""
+    if isinstance(result, xp.generic):
+        return xp.asarray(result)
+    if isinstance(result, tuple) and any(isinstance(r, xp.generic) for r in result):
+        return tuple(xp.asarray(r) if isinstance(r, xp.generic) else r for r in result)
+    return result
+
+
+def refuse(why):
+    """Makes the calling thread's recording, if any, unreplayable (the step runs eagerly): for
+    library code that computes on a tensor's array outside the engine and outside a host call."""
+    recorder = state.recorder
+    if recorder is not None and not recorder.in_host:
+        recorder.refuse(why)
+
+
 def active():
     """Whether the calling thread is recording: code that would take a branch on the data takes
     the branch that is right for any data instead."""
@@ -89,7 +111,8 @@ def note_read(tensor, how):
     back into Python during a recording makes it impossible to replay (the Python code that used it
     might have taken another branch)."""
     recorder = state.recorder
-    if recorder is not None and id(tensor._data) in recorder.slots:
+    data = id(tensor._data)
+    if recorder is not None and not recorder.in_host and (data in recorder.slots or data in recorder.inputs):
         recorder.refuse(f"{how} reads a computed value back into Python")
 
 
@@ -107,7 +130,7 @@ class _Op:
         self.converts = converts  # whether forward's result was not an array (a NumPy scalar)
         self.kind = kind  # "function", "host" or "backward"
         self.target = target  # the Function instance, the host function, or None
-        self.refs = refs  # where each input comes from: (SLOT|INPUT|LIVE|CONST, payload)
+        self.refs = refs  # where each input comes from: (kind, payload), kind SLOT ... ARGUMENT
         self.options = options  # a Function's keyword options: name -> where it comes from
         self.outputs = outputs  # slot numbers of the arrays it made (None: a non-array result)
         self.extra = extra  # the backward plan
@@ -162,6 +185,9 @@ class Recorder:
         k = self.inputs.get(id(array))
         if k is not None:
             return (INPUT, k)
+        if array.dtype == bool:
+            self.refuse(f"a boolean array of shape {array.shape} made outside the engine (a mask "
+                        f"computed with NumPy) would be frozen")
         return (CONST, array)
 
     def _tensor_ref(self, tensor):
@@ -572,8 +598,8 @@ def _last_uses(program, inline):
 def _emit_backward(op, program, emit, obj, value, inline):
     """The engine's backward pass (:func:`chainrule.autograd.backward`) over a fixed graph,
     written out node by node: the same calls, and the gradients reaching a node summed in the
-    same order. Where the recording saw which gradients each node returned, and their shapes,
-    the sums and reductions are decided here once; elsewhere the code decides as the engine does.
+    same order. The recording saw which gradients each node returned, and their shapes, so the
+    sums and reductions are decided here once.
     """
     plan, shape, dtype, retain_graph, root_index, observed = op.extra
     ops = program.ops
@@ -597,33 +623,22 @@ def _emit_backward(op, program, emit, obj, value, inline):
             if not retain_graph:
                 emit(f"    {ctx}.saved = None")
         emit(f"    g{index} = None")
-        seen = observed.get(index)
+        seen = observed[index]  # the engine reported every node it ran
         for i, input_shape, target in routes:
-            if seen is not None and seen[i] is None:
+            if seen[i] is None:
                 continue  # the engine skipped it: no gradient for this input
-            if seen is None:  # decided at run time, as the engine does
-                emit(f"    x = r[{i}]")
-                emit("    if x is not None:")
-                emit(f"        if x.shape != {obj(input_shape)}: x = reduce(x, {obj(input_shape)}); owned = True")
-                emit(f"        else: owned = {function.owns_grads}")
-                indent, grad, owned = "        ", "x", "owned"
-            else:
-                indent, grad, owned = "    ", f"r[{i}]", function.owns_grads
-                if seen[i] != input_shape:
-                    emit(f"    x = reduce(r[{i}], {obj(input_shape)})")
-                    grad, owned = "x", True
+            grad, owned = f"r[{i}]", function.owns_grads
+            if seen[i] != input_shape:
+                emit(f"    x = reduce(r[{i}], {obj(input_shape)})")
+                grad, owned = "x", True  # the reduction made a new array
             if target[0] == "leaf":
                 kind, payload = target[1]
                 leaf = obj(payload) if kind == LIVE else f"I[{payload}]"
-                emit(f"{indent}accumulate({leaf}, {grad}, {owned})")
+                emit(f"    accumulate({leaf}, {grad}, {owned})")
             else:
                 creator = f"g{target[1]}"
-                if seen is None:
-                    emit(f"{indent}{creator} = {grad} if {creator} is None else {creator} + {grad}")
-                elif target[1] in has_grad:
-                    emit(f"{indent}{creator} = {creator} + {grad}")
-                else:
-                    emit(f"{indent}{creator} = {grad}")
+                emit(f"    {creator} = {creator} + {grad}" if target[1] in has_grad
+                     else f"    {creator} = {grad}")
                 has_grad.add(target[1])
 
 

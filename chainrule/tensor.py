@@ -558,9 +558,13 @@ class Tensor:
         return min(self, axis, keepdims)
 
     def any(self):
+        if recording.state.recorder is not None:
+            recording.note_read(self, "any()")
         return bool(self._data.any())
 
     def all(self):
+        if recording.state.recorder is not None:
+            recording.note_read(self, "all()")
         return bool(self._data.all())
 
     def reshape(self, *shape):

@@ -275,3 +275,25 @@ def test_programs_are_bounded():
             model.train_on_batch(x[:n], y[:n])
     entries = model._recorded_steps["train"].entries
     assert len(entries) == cr.jit_compile.MAX_PROGRAMS
+
+
+@pytest.mark.parametrize("front", ["masking", "embedding"])
+def test_a_mask_that_changes_after_the_first_batches_is_followed(front):
+    """The first batches have no padding (all-True masks); later ones do."""
+    rng = np.random.default_rng(10)
+    if front == "masking":
+        x = rng.normal(size=(48, 6, 3)).astype(np.float32)
+        x[24:, 4:] = 0.0  # padded steps only from batch 4 on
+        layers_in = [layers.Input((6, 3)), layers.Masking(0.0)]
+    else:
+        x = rng.integers(1, 20, (48, 6))
+        x[24:, 4:] = 0
+        layers_in = [layers.Input((6,), dtype="int64"), layers.Embedding(20, 3, mask_zero=True)]
+    y = rng.normal(size=(48, 1)).astype(np.float32)
+
+    def build():
+        return _with(Sequential(layers_in[:1] + [type(layers_in[1]).from_config(layers_in[1].get_config())]
+                                + [layers.GlobalAveragePooling1D(), layers.Dense(1)]), "mse", y)
+
+    runs = _fit_both(build, x, y, epochs=2, batch_size=8, shuffle=False)
+    _assert_identical(runs, x)

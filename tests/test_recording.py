@@ -218,3 +218,49 @@ def test_in_place_operators_are_replayed():
         want = body(cr.tensor(data.copy()))
         assert np.array_equal(got.numpy(), want.numpy())
     assert f.compiled.replays == 2
+
+
+def test_a_value_of_an_input_read_into_python_is_refused():
+    def body(x):
+        return x * 2.0 if float(x) > 0 else x * 3.0
+
+    f = cr.jit(body)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = [f(cr.tensor(np.float32(v))).item() for v in (1.0, 2.0, -1.0)]
+    assert results == [2.0, 4.0, -3.0]
+    assert len(caught) == 1 and "reads a computed value" in str(caught[0].message)
+
+
+def test_one_array_passed_twice_is_its_own_signature():
+    f = cr.jit(lambda a, b: a - b)
+    a = cr.tensor(np.ones(3, np.float32))
+    f(a, a)
+    f(a, a)
+    c, d = cr.tensor(np.full(3, 11.0, np.float32)), cr.tensor(np.ones(3, np.float32))
+    assert f(c, d).numpy().tolist() == [10.0, 10.0, 10.0]
+
+
+def test_a_jit_function_called_inside_another_runs_as_part_of_it():
+    inner = cr.jit(lambda x: x * 2.0)
+    outer = cr.jit(lambda x: inner(x) + 1.0)
+    for v in (1.0, 2.0, 3.0, 4.0):
+        assert outer(cr.tensor(np.float32(v))).item() == 2.0 * v + 1.0
+    assert outer.compiled.replays == 2
+
+
+def test_a_metric_updated_inside_the_step_runs_it_eagerly():
+    tracker = cr.metrics.Mean()
+
+    def body(x):
+        y = (x * x).sum()
+        tracker.update_state(y)
+        return y
+
+    f = cr.jit(body)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for v in range(5):
+            f(cr.tensor(np.full(2, v, np.float32)))
+    assert float(np.asarray(tracker.count)) == 5.0  # every call counted
+    assert len(caught) == 1 and "update_state" in str(caught[0].message)

@@ -1,7 +1,9 @@
 """The base class of metrics, ``keras.metrics.Metric``: state variables created with
 :meth:`Metric.add_variable`, ``update_state``, ``result`` and ``reset_state``."""
 
-from chainrule import _backend, initializers, losses
+import functools
+
+from chainrule import _backend, initializers, losses, recording
 from chainrule._backend import numpy as np
 from chainrule.utils.deprecation import warn_deprecated
 from chainrule.variables import Variable
@@ -35,6 +37,12 @@ class Metric:
     Raises:
         ValueError: for another dtype.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        update = cls.__dict__.get("update_state")
+        if update is not None and not getattr(update, "_outside_steps", False):
+            cls.update_state = _outside_recorded_steps(update)
 
     def __init__(self, dtype=None, name=None):
         self.name = name or losses._snake(type(self).__name__)
@@ -154,3 +162,20 @@ class Metric:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def _outside_recorded_steps(update):
+    """``update_state`` that makes a recorded step (chainrule.jit_compile) run eagerly when it
+    is called inside one: a metric's state moves in Python, which a replay would not repeat (a
+    ``compute_loss`` that updates a tracker). Inside a host call (the loss trackers) it is part
+    of the call."""
+
+    @functools.wraps(update)
+    def update_state(self, *args, **kwargs):
+        if recording.state.recorder is not None:
+            recording.refuse(f"{type(self).__name__}.update_state runs inside the step; a replay "
+                             f"would not update the metric")
+        return update(self, *args, **kwargs)
+
+    update_state._outside_steps = True
+    return update_state

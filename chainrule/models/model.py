@@ -183,7 +183,9 @@ class Model(Layer):
                 are recorded and replayed (see :mod:`chainrule.jit_compile`): True, False, or
                 "auto" (the default: True, except with ``run_eagerly``). Replayed steps give
                 bitwise the results of eager ones; a step that cannot be recorded runs eagerly
-                with a warning. Custom steps and data-parallel training run eagerly.
+                with a warning. Overridden ``train_step``s, ``test_step``s and
+                ``predict_step``s run eagerly (unless they call the default one), and so does
+                data-parallel training.
             run_eagerly: True turns ``jit_compile`` off, as in Keras.
             steps_per_execution, auto_scale_loss: accepted for Keras compatibility; chainrule
                 runs step by step.
@@ -211,12 +213,17 @@ class Model(Layer):
         self.__dict__["_jit_compile"] = bool(value)
         self._forget_recorded_steps()
 
-    def _forget_recorded_steps(self):
-        """Drops the recorded steps: each fit, evaluate and predict call records its own, so
-        that what changed in Python between calls (a layer's attribute, an activation a callback
-        wraps) is recorded. Within a call, Python attributes that ``call`` reads are fixed once
-        recorded, as in Keras's compiled functions."""
-        self.__dict__["_recorded_steps"] = {}
+    def _forget_recorded_steps(self, kind=None):
+        """Drops the recorded steps (those of ``kind`` alone if given): each fit, evaluate and
+        predict call records its own, so that what changed in Python between calls (a layer's
+        attribute, an activation a callback wraps) is recorded. Within a call, and between
+        ``train_on_batch`` calls, Python attributes that ``call`` reads are fixed once recorded,
+        as in Keras's compiled functions."""
+        steps = self.__dict__.setdefault("_recorded_steps", {})
+        if kind is None:
+            steps.clear()
+        else:
+            steps.pop(kind, None)
 
     def _recorded_step(self, kind):
         """The :class:`RecordedFunction` of the default step ``kind``, or None where it runs
@@ -434,14 +441,14 @@ class Model(Layer):
                  steps=None, callbacks=None, return_dict=False):
         """The loss and metrics on ``(x, y)``: a float when there are no metrics, else
         ``[loss, metric...]`` (or a dict with ``return_dict``)."""
-        self._forget_recorded_steps()
+        self._forget_recorded_steps("test")
         return loop.evaluate(self, x, y, batch_size, verbose, sample_weight, callbacks, return_dict,
                              steps)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The outputs for ``x``, computed in batches (32) without a graph, as NumPy arrays (a
         list or dict of them for several outputs)."""
-        self._forget_recorded_steps()
+        self._forget_recorded_steps("predict")
         return loop.predict(self, x, batch_size, verbose, callbacks, steps)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):

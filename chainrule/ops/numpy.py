@@ -12,7 +12,7 @@ import math
 import string
 import sys
 
-from chainrule import _backend
+from chainrule import _backend, recording
 from chainrule._backend import numpy as np
 from chainrule.ops.core import convert_to_tensor
 from chainrule.primitives import elementwise
@@ -33,6 +33,9 @@ def _floats(x):
 
 
 def _constant(array):
+    """A result computed on the arrays (sign, round, argmax, isnan, ...): a recorded step could
+    not compute it again, so it runs eagerly (see chainrule.recording)."""
+    recording.refuse("keras.ops computed a value on a tensor's array, outside the engine")
     return Tensor(np.asarray(array))
 
 
@@ -478,7 +481,7 @@ def diag(x, k=0):
     rows, columns = np.indices((n, n))
     on = columns - rows == k
     if not x.shape[0]:
-        return _constant(np.zeros((n, n), dtype=x.dtype))
+        return Tensor(np.zeros((n, n), dtype=x.dtype))
     # each place of the matrix reads the element of x that belongs there if it is on the diagonal
     index = np.where(on, rows if k >= 0 else columns, 0)
     return _t.where(on, x[index], 0)
@@ -581,7 +584,7 @@ def cumsum(x, axis=None, dtype=None):
     axis = axis % x.ndim if x.ndim else 0
     n = x.shape[axis]
     moved = _t.transpose(x, [a for a in range(x.ndim) if a != axis] + [axis])
-    triangle = _constant(np.triu(np.ones((n, n), dtype=x.dtype if x.dtype.kind == "f" else np.int64)))
+    triangle = Tensor(np.triu(np.ones((n, n), dtype=x.dtype if x.dtype.kind == "f" else np.int64)))
     out = _t.matmul(moved, triangle) if n else moved
     order = list(range(x.ndim - 1))
     order.insert(axis, x.ndim - 1)

@@ -166,7 +166,6 @@ class Sigmoid(Function):
     A primitive for stability: the composed form overflows in exp for x below about -88 (float32).
     """
 
-
     def forward(ctx, x):
         z = sigmoid_array(x)
         ctx.save(z)

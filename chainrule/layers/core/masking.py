@@ -3,6 +3,7 @@
 import math
 import numbers
 
+from chainrule import recording
 from chainrule._backend import xp
 from chainrule.layers.layer import Layer
 from chainrule.ops.node import KerasTensor
@@ -41,7 +42,8 @@ class Masking(Layer):
 
     def _keep(self, x, keepdims):
         """True where a timestep has a feature different from ``mask_value``."""
-        return Tensor(xp.any(x.data != self.mask_value, axis=-1, keepdims=keepdims))
+        # a host call: a recorded step computes each batch's
+        return Tensor(recording.host(_kept_steps, x.data, self.mask_value, keepdims))
 
     def call(self, x, training=False):
         if x.ndim < 2:
@@ -49,7 +51,7 @@ class Masking(Layer):
                              f"received shape {x.shape}")
         keep = self._keep(x, keepdims=True)
         outputs = where(keep, x, 0.0)  # the padded timesteps become 0 (their gradient is 0)
-        outputs._keras_mask = Tensor(keep.data[..., 0])
+        outputs._keras_mask = Tensor(recording.host(_last_axis_dropped, keep.data))
         return outputs
 
     def compute_mask(self, inputs, mask=None):
@@ -65,3 +67,11 @@ class Masking(Layer):
 
     def get_config(self):
         return {**super().get_config(), "mask_value": self.mask_value}
+
+
+def _kept_steps(x, mask_value, keepdims):
+    return xp.any(x != mask_value, axis=-1, keepdims=keepdims)
+
+
+def _last_axis_dropped(keep):
+    return keep[..., 0]

@@ -1,5 +1,6 @@
 """GlobalAveragePooling1D: the mean over the steps of each channel, or over the steps a mask keeps."""
 
+from chainrule import recording
 from chainrule._backend import numpy as np
 from chainrule.layers.pooling.base_global_pooling import BaseGlobalPooling
 from chainrule.tensor import Tensor, where
@@ -36,16 +37,22 @@ class GlobalAveragePooling1D(BaseGlobalPooling):
         steps = self._axes()[0]
         if mask is None:
             return x.mean(axis=steps, keepdims=self.keepdims)
-        keep = np.asarray(mask.data if isinstance(mask, Tensor) else mask).astype(bool)
+        keep = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
         if keep.shape != (x.shape[0], x.shape[steps]):
             raise ValueError(f"{self.describe()}: expected a mask of shape (batch, steps) = "
                              f"{(x.shape[0], x.shape[steps])}, received shape {keep.shape}")
-        keep = np.expand_dims(keep, 2 if steps == 1 else 1)  # (batch, steps, 1) or (batch, 1, steps)
+        # a host call: a recorded step computes them from each batch's mask
+        keep, count = recording.host(_kept_and_counted, keep, steps, x.shape, self.keepdims, x.dtype)
         # NOTE: where(), not x * mask: a masked step holding inf or nan must not reach the sum.
-        total = where(np.broadcast_to(keep, x.shape), x, 0.0).sum(axis=steps, keepdims=self.keepdims)
-        count = keep.sum(axis=steps, keepdims=self.keepdims).astype(x.dtype)
+        total = where(keep, x, 0.0).sum(axis=steps, keepdims=self.keepdims)
         with np.errstate(invalid="ignore", divide="ignore"):
             return total / count
 
     def compute_mask(self, inputs, mask=None):
         return None
+
+
+def _kept_and_counted(mask, steps, shape, keepdims, dtype):
+    """The mask broadcast to the inputs' shape, and the number of kept steps."""
+    keep = np.expand_dims(mask.astype(bool), 2 if steps == 1 else 1)  # (batch, steps, 1) or (batch, 1, steps)
+    return np.broadcast_to(keep, shape), keep.sum(axis=steps, keepdims=keepdims).astype(dtype)

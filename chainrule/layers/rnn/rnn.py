@@ -14,7 +14,7 @@ Masks follow Keras 3's ``backend.rnn``: at a step the mask marks False the state
 over unchanged and the output is the carried state (zeros with ``zero_output_for_mask``).
 """
 
-from chainrule import activations
+from chainrule import activations, recording
 from chainrule._backend import xp
 from chainrule.layers.layer import InputSpec, Layer, is_shape
 from chainrule.layers.rnn.cells import CellMath
@@ -31,13 +31,26 @@ def step_mask(mask, batch, steps, layer):
         mask = mask[0] if mask else None  # Keras: one mask per input, the sequences' first
     if mask is None:
         return None
-    mask = xp.asarray(mask.data if isinstance(mask, Tensor) else mask)
-    if mask.ndim == 3 and mask.shape[-1] == 1:
-        mask = mask[..., 0]
+    # a host call: a recorded step takes each batch's mask
+    mask = recording.host(_time_mask, mask.data if isinstance(mask, Tensor) else xp.asarray(mask))
     if mask.shape != (batch, steps):
         raise ValueError(f"{layer.describe()}: mask must have shape (batch, time) = {(batch, steps)}, "
                          f"received {mask.shape}")
+    return mask
+
+
+def _time_mask(mask):
+    if mask.ndim == 3 and mask.shape[-1] == 1:
+        mask = mask[..., 0]
     return mask.astype(bool, copy=False)
+
+
+def _reversed(keep):
+    return keep[:, ::-1]
+
+
+def _as_weights(keep, index, dtype):
+    return keep[index].astype(dtype)
 
 
 def check_use_cudnn(use_cudnn, where):
@@ -156,9 +169,11 @@ class BaseRNN(Layer):
         """The call's result from the (processing-order) sequence or last output and states."""
         if keep is not None and self.zero_output_for_mask:
             # Keras's backend.rnn: zeros at the masked steps instead of the carried state
+            # (host calls: a recorded step computes them from each batch's mask)
             if sequence is not None:
-                sequence = sequence * keep[:, :, None].astype(sequence.dtype)
-            last = last * keep[:, -1:].astype(last.dtype)
+                sequence = sequence * recording.host(_as_weights, keep, (slice(None), slice(None), None),
+                                                     sequence.dtype)
+            last = last * recording.host(_as_weights, keep, (slice(None), slice(-1, None)), last.dtype)
         self._keep_states(final_states)
         output = sequence if self.return_sequences else last
         return [output, *final_states] if self.return_state else output
@@ -236,7 +251,7 @@ class FusedRNN(CellMath, BaseRNN):
         states = self._initial_states(batch, self._starting_states(batch, initial_state))
         if self.go_backwards:
             x = x[:, ::-1]
-            keep = None if keep is None else keep[:, ::-1]
+            keep = None if keep is None else recording.host(_reversed, keep)
         if training and self.dropout:
             x = x * self.draw_mask((batch, 1, x.shape[-1]), self.dropout, x.dtype)  # same mask each step
         mask = None
@@ -383,7 +398,7 @@ class RNN(BaseRNN):
         states = _map(lambda s: s if isinstance(s, Tensor) else Tensor(s, dtype=self.dtype), states)
         if self.go_backwards:
             sequences = sequences[:, ::-1]
-            keep = None if keep is None else keep[:, ::-1]
+            keep = None if keep is None else recording.host(_reversed, keep)
         if self._fusable(states):
             return self._call_fused(sequences, states, keep, training)
         kwargs = {"training": training} if self._cell_takes_training else {}
