@@ -37,7 +37,11 @@ def test_mnist_program_reaches_97_percent(programs, tmp_path):
 
 
 def test_imdb_program_beats_80_percent(programs):
-    loss, accuracy, history = keras_programs.imdb(epochs=2, verbose=0, print=lambda line: None)
+    # NOTE: three epochs, not two: with seed 0 and two BLAS threads (CI's default) the second
+    # epoch's Adam steps blow the LSTM off course (validation accuracy 0.86, then 0.59) and the
+    # third recovers it (test accuracy 0.818, measured 2026-12-01); one thread gives 0.820 after
+    # two. The run is chaotic in the last bits of its sums: recorded and eager steps agree bitwise.
+    loss, accuracy, history = keras_programs.imdb(epochs=3, verbose=0, print=lambda line: None)
     assert accuracy > 0.80, f"test accuracy {accuracy:.4f}"
 
 
