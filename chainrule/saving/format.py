@@ -157,7 +157,7 @@ def _open(path):
         os.close(descriptor)
         kind = ("a folder" if stat.S_ISDIR(status.st_mode) else "a pipe" if stat.S_ISFIFO(status.st_mode)
                 else "a device or socket")
-        _fail(path, f"not a regular file ({kind}); expected a chainrule model file")
+        _fail(path, f"not a regular file ({kind}); expected a model file")
     return os.fdopen(descriptor, "rb"), status.st_size
 
 
