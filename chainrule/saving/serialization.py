@@ -12,7 +12,7 @@ checked before anything is returned.
 import heapq
 import json
 
-from chainrule import autograd, _backend, initializers, layers, losses, metrics, optimizers
+from chainrule import _backend, autograd, initializers, layers, losses, metrics, optimizers
 from chainrule.models.functional import Functional
 from chainrule.models.model import Model
 from chainrule.models.sequential import Sequential
@@ -748,6 +748,8 @@ def _read_compile(config, model, arrays, header, where, custom_objects):
         options["learning_rate"] = _construct(schedule, rate.get("config", {}), f"{where}, learning rate")
     optimizer = _construct(cls, options, f"{where}, optimizer")
     def loss_entry(entry):
+        if isinstance(entry, str):
+            return entry  # a name, as Keras's files give it; Compiled resolves it or refuses
         if isinstance(entry, dict) and "function" in entry:
             return _lookup(entry["function"], {}, "loss function", where, custom_objects)
         if isinstance(entry, dict):
