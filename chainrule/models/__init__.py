@@ -10,7 +10,8 @@ __all__ = ["Functional", "Model", "Sequential", "clone_model", "load_model", "mo
 
 
 def load_model(filepath, custom_objects=None, compile=True, restore_random_state=True):
-    """Reads a model written by ``model.save``; see :func:`chainrule.saving.load_model`."""
+    """Reads a model written by ``model.save`` or by Keras (``.keras``, legacy ``.h5``); see
+    :func:`chainrule.saving.load_model`."""
     from chainrule.saving import load_model as load
 
     return load(filepath, custom_objects=custom_objects, compile=compile,

@@ -485,8 +485,10 @@ class Model(Layer):
         return json.dumps(serialize_model(self, "to_json"), **kwargs)
 
     def save(self, filepath, overwrite=True, **kwargs):
-        """Writes the architecture, weights, compile settings and optimizer state to ``filepath``
-        (a ``.chainrule`` file; see :mod:`chainrule.saving`)."""
+        """Writes the architecture, weights, compile settings and optimizer state to ``filepath``:
+        a ``.keras`` archive (Keras 3's format, which Keras loads) or a ``.chainrule`` file
+        (chainrule's own, which also keeps the random generator's state); see
+        :mod:`chainrule.saving`."""
         from chainrule.saving import save_model
 
         if kwargs:
@@ -494,14 +496,16 @@ class Model(Layer):
         save_model(self, filepath)
 
     def save_weights(self, filepath, overwrite=True):
-        """Writes the weights alone to ``filepath``."""
+        """Writes the weights alone to ``filepath``: ``.weights.h5`` (Keras 3's layout), ``.h5``
+        (tf.keras 2's) or ``.chainrule``."""
         from chainrule.saving import save_weights
 
         save_weights(self, filepath)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
-        """Reads weights written by :meth:`save_weights` (or :meth:`save`) into this model; every
-        name and shape is checked before any weight changes."""
+        """Reads weights into this model from a file :meth:`save_weights` or :meth:`save` wrote,
+        or Keras's (``.weights.h5``, ``.keras``, a legacy ``.h5``); every shape is checked before
+        any weight changes."""
         from chainrule.saving import load_weights
 
         load_weights(self, filepath)

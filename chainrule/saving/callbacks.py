@@ -4,7 +4,8 @@ import numbers
 import os
 import warnings
 
-from chainrule.saving.serialization import restore_training_state, save_model, save_weights
+from chainrule.saving import serialization
+from chainrule.saving.saving_api import check_model_path, check_weights_path, save_model, save_weights
 from chainrule.training.callbacks import Callback
 
 
@@ -50,6 +51,8 @@ class ModelCheckpoint(Callback):
                                                                   numbers.Real):
             raise ValueError(f"ModelCheckpoint: initial_value_threshold must be a number or None, "
                              f"received {initial_value_threshold!r}")
+        # the format is chosen by the file name, checked now rather than at the first save
+        (check_weights_path if save_weights_only else check_model_path)(filepath, "ModelCheckpoint: filepath")
         self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
         self.save_best_only, self.save_weights_only, self.mode = save_best_only, save_weights_only, mode
         self.save_freq = save_freq if save_freq == "epoch" else int(save_freq)
@@ -156,7 +159,7 @@ class BackupAndRestore(Callback):
 
     def on_train_begin(self, logs=None):
         if os.path.exists(self.path):
-            header = restore_training_state(self.model, self.path, require_epoch=True)
+            header = serialization.restore_training_state(self.model, self.path, require_epoch=True)
             self.model.resume_epoch = header["epoch"] + 1
             # data parallel: every process's random stream, handed out by the training loop
             self.model._restored_process_random_states = header.get("process_random_states")
@@ -167,7 +170,7 @@ class BackupAndRestore(Callback):
         states = getattr(self.model, "_process_random_states", None)
         if states is not None:  # gathered by a data-parallel fit at this epoch's end
             extra["process_random_states"] = states
-        save_model(self.model, self.path, extra=extra)
+        serialization.save_model(self.model, self.path, extra=extra)
 
     def on_train_end(self, logs=None):
         if self.delete_checkpoint:

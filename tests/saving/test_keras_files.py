@@ -1,0 +1,346 @@
+"""Keras's model files both ways, with Keras 3 on JAX as the reference: a model trained in Keras,
+saved, opened in chainrule predicts what Keras predicts and trains on as Keras does; a model
+trained in chainrule, saved as .keras, opens in Keras alike. Weights files (.weights.h5, the
+legacy .h5) likewise. The same architectures are built in both libraries by one function."""
+
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.saving import SavingError
+from chainrule.saving.keras_format.weights import dataset_paths
+from tests.helpers import keras_on_jax
+
+keras = keras_on_jax()
+pytest.importorskip("h5py")
+needs_keras = pytest.mark.skipif(keras is None, reason="needs Keras 3 on JAX")
+RNG = np.random.default_rng(7)
+
+
+def mlp(lib):
+    """The tutorial MLP: MNIST-like inputs, softmax over 10 classes."""
+    L = lib.layers
+    return lib.Sequential([lib.Input((12,)), L.Dense(16, activation="relu"), L.Dropout(0.2),
+                           L.Dense(10, activation="softmax")])
+
+
+def lstm(lib):
+    """The IMDB tutorial's LSTM, small."""
+    L = lib.layers
+    return lib.Sequential([lib.Input((9,)), L.Embedding(50, 8), L.LSTM(6), L.Dense(1, activation="sigmoid")])
+
+
+def shared(lib):
+    """A functional model with two inputs sharing a layer, and a nested Sequential."""
+    L = lib.layers
+    a, b = lib.Input((5,), name="left"), lib.Input((5,), name="right")
+    tower = L.Dense(4, activation="tanh", name="tower")
+    head = lib.Sequential([lib.Input((8,)), L.Dense(3, activation="relu"), L.Dense(1)], name="head")
+    merged = L.Concatenate()([tower(a), tower(b)])
+    return lib.Model([a, b], head(merged))
+
+
+def convnet(lib):
+    L = lib.layers
+    return lib.Sequential([lib.Input((10, 10, 2)), L.Conv2D(4, 3, padding="same", use_bias=False),
+                           L.BatchNormalization(), L.Activation("relu"), L.MaxPooling2D(), L.Conv2D(3, 3),
+                           L.GlobalAveragePooling2D(), L.Dense(5, activation="softmax")])
+
+
+def bidirectional(lib):
+    """A masked Bidirectional LSTM (padding ids 0, mask_zero)."""
+    L = lib.layers
+    return lib.Sequential([lib.Input((8,)), L.Embedding(40, 6, mask_zero=True),
+                           L.Bidirectional(L.LSTM(5, return_sequences=True)), L.Bidirectional(L.GRU(3)),
+                           L.Dense(1, activation="sigmoid")])
+
+
+def _ids(n, length, vocabulary):
+    ids = RNG.integers(1, vocabulary, (n, length))
+    for row, pad in zip(ids, RNG.integers(0, length - 2, n)):
+        row[length - pad:] = 0
+    return ids
+
+
+def data(builder, n=32):
+    """Inputs, targets and the loss of ``builder``'s model."""
+    if builder is mlp:
+        x, loss = RNG.normal(size=(n, 12)).astype("float32"), "sparse_categorical_crossentropy"
+        return x, RNG.integers(0, 10, n), loss
+    if builder is lstm:
+        return _ids(n, 9, 50), RNG.integers(0, 2, (n, 1)).astype("float32"), "binary_crossentropy"
+    if builder is shared:
+        x = [RNG.normal(size=(n, 5)).astype("float32") for _ in range(2)]
+        return x, RNG.normal(size=(n, 1)).astype("float32"), "mse"
+    if builder is convnet:
+        x, loss = RNG.normal(size=(n, 10, 10, 2)).astype("float32"), "sparse_categorical_crossentropy"
+        return x, RNG.integers(0, 5, n), loss
+    return _ids(n, 8, 40), RNG.integers(0, 2, (n, 1)).astype("float32"), "binary_crossentropy"
+
+
+MODELS = [mlp, lstm, shared, convnet, bidirectional]
+
+
+def _close(ours, theirs, rtol=2e-5, atol=2e-6):
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=rtol, atol=atol)
+
+
+def _one_more_step(ours, theirs, x, y):
+    """One more training step in both (each freshly loaded from the file) on the same batch: the
+    same loss, and the same weights after it. Dropout is switched off (the two libraries draw
+    different masks), before either model traces or records a step."""
+    for model in (ours, theirs):
+        for layer in model.layers:
+            if type(layer).__name__ == "Dropout":
+                layer.rate = 0.0
+    batch = [part[:16] for part in x] if isinstance(x, list) else x[:16]
+    _close(ours.train_on_batch(batch, y[:16]), theirs.train_on_batch(batch, y[:16]), rtol=1e-5)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        _close(a, b, rtol=1e-3, atol=1e-5)
+
+
+@needs_keras
+@pytest.mark.parametrize("builder", MODELS, ids=lambda b: b.__name__)
+def test_keras_file_opens_in_chainrule(builder, tmp_path):
+    """Trained a step in Keras, saved, opened in chainrule: the same predictions, and one more
+    training step in both (the optimizer's state carried over) gives the same loss and weights."""
+    x, y, loss = data(builder)
+    theirs = builder(keras)
+    theirs.compile(optimizer=keras.optimizers.Adam(0.01), loss=loss)
+    theirs.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    path = tmp_path / "model.keras"
+    theirs.save(path)
+    ours = cr.models.load_model(path)
+    assert [type(a).__name__ for a in ours.layers] == [type(b).__name__ for b in theirs.layers]
+    _close(ours.predict(x, verbose=0), theirs.predict(x, verbose=0))
+    assert ours.optimizer.iterations == 2
+    _one_more_step(ours, keras.saving.load_model(path), x, y)
+
+
+@needs_keras
+@pytest.mark.parametrize("builder", MODELS, ids=lambda b: b.__name__)
+def test_chainrule_file_opens_in_keras(builder, tmp_path):
+    """Trained in chainrule, saved as .keras, opened by Keras: the same predictions; one more
+    step in both: the same loss."""
+    x, y, loss = data(builder)
+    ours = builder(cr.keras)
+    ours.compile(optimizer=cr.optimizers.Adam(0.01), loss=loss)
+    ours.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    path = tmp_path / "model.keras"
+    ours.save(path)
+    theirs = keras.saving.load_model(path)
+    _close(theirs.predict(x, verbose=0), ours.predict(x, verbose=0))
+    assert int(theirs.optimizer.iterations) == 2
+    _one_more_step(cr.models.load_model(path), theirs, x, y)
+
+
+@needs_keras
+@pytest.mark.parametrize("builder", MODELS, ids=lambda b: b.__name__)
+def test_chainrule_roundtrip_through_keras_format(builder, tmp_path):
+    """chainrule -> .keras -> chainrule: the same architecture, weights, predictions."""
+    x, y, loss = data(builder)
+    model = builder(cr.keras)
+    model.compile(optimizer="rmsprop", loss=loss)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    again = cr.models.load_model(tmp_path / "m.keras")
+    for a, b in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    _close(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=0, atol=0)
+    assert type(again.optimizer) is cr.optimizers.RMSprop and again.optimizer.iterations == 2
+
+
+@needs_keras
+@pytest.mark.parametrize("builder", MODELS, ids=lambda b: b.__name__)
+def test_weights_files_both_ways(builder, tmp_path):
+    """``.weights.h5`` written by Keras loads into chainrule's model of the same architecture,
+    and the reverse; so does the legacy tf.keras ``.h5`` weights file."""
+    x, _, _ = data(builder)
+    theirs, ours = builder(keras), builder(cr.keras)
+    theirs.save_weights(tmp_path / "k.weights.h5")
+    ours.load_weights(tmp_path / "k.weights.h5")
+    _close(ours.predict(x, verbose=0), theirs.predict(x, verbose=0))
+
+    fresh = builder(cr.keras)
+    fresh.save_weights(tmp_path / "c.weights.h5")
+    theirs.load_weights(tmp_path / "c.weights.h5")
+    _close(theirs.predict(x, verbose=0), fresh.predict(x, verbose=0))
+
+    fresh.save_weights(tmp_path / "c.h5")  # tf.keras 2's layout, which Keras 3 still reads
+    theirs.load_weights(tmp_path / "c.h5")
+    _close(theirs.predict(x, verbose=0), fresh.predict(x, verbose=0))
+
+    other = builder(keras)
+    import h5py
+
+    with h5py.File(tmp_path / "k.h5", "w") as file:
+        keras.src.legacy.saving.legacy_h5_format.save_weights_to_hdf5_group(file, other)
+    ours.load_weights(tmp_path / "k.h5")
+    _close(ours.predict(x, verbose=0), other.predict(x, verbose=0))
+
+
+@needs_keras
+@pytest.mark.parametrize("builder", [mlp, shared, convnet], ids=lambda b: b.__name__)
+def test_legacy_h5_model_opens_in_chainrule(builder, tmp_path):
+    """A whole model in the legacy .h5 format (Keras 3 still writes it for ``save("m.h5")``):
+    architecture, weights and compile settings."""
+    x, y, loss = data(builder)
+    theirs = builder(keras)
+    theirs.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.5), loss=loss)
+    theirs.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    theirs.save(tmp_path / "m.h5")
+    ours = cr.models.load_model(tmp_path / "m.h5")
+    _close(ours.predict(x, verbose=0), theirs.predict(x, verbose=0))
+    assert type(ours.optimizer) is cr.optimizers.SGD and ours.optimizer.momentum == 0.5
+    assert ours.optimizer.iterations == 2  # Keras 3 wrote it: its optimizer's state comes along
+
+
+def test_paths_follow_keras(tmp_path):
+    """The Keras 3 layout without Keras: the paths of a recurrent layer's cell, a Bidirectional
+    pair, a model's layers numbered by class."""
+    L = cr.layers
+    model = cr.Sequential([cr.Input((4, 3)), L.Bidirectional(L.LSTM(2, return_sequences=True)), L.GRU(2),
+                           L.Dense(2), L.Dense(1)])
+    paths = sorted(dataset_paths(model).values())
+    assert paths == sorted(["layers/bidirectional/forward_layer/cell/vars/0",
+                            "layers/bidirectional/forward_layer/cell/vars/1",
+                            "layers/bidirectional/forward_layer/cell/vars/2",
+                            "layers/bidirectional/backward_layer/cell/vars/0",
+                            "layers/bidirectional/backward_layer/cell/vars/1",
+                            "layers/bidirectional/backward_layer/cell/vars/2",
+                            "layers/gru/cell/vars/0", "layers/gru/cell/vars/1", "layers/gru/cell/vars/2",
+                            "layers/dense/vars/0", "layers/dense/vars/1",
+                            "layers/dense_1/vars/0", "layers/dense_1/vars/1"])
+
+
+@pytest.mark.parametrize("name", ["m.h5x", "m", "m.pt", "m.weights.h5"])
+def test_unknown_extension_refused(name, tmp_path):
+    model = mlp(cr.keras)
+    with pytest.raises(SavingError, match=r"\.keras.*\.chainrule"):
+        model.save(tmp_path / name)
+    assert not os.listdir(tmp_path)
+
+
+def test_weights_extension_refused(tmp_path):
+    with pytest.raises(SavingError, match=r"\.weights\.h5"):
+        mlp(cr.keras).save_weights(tmp_path / "w.keras")
+    assert not os.listdir(tmp_path)
+
+
+def test_mismatched_weights_change_nothing(tmp_path):
+    model = mlp(cr.keras)
+    model.save_weights(tmp_path / "w.weights.h5")
+    other = cr.Sequential([cr.Input((12,)), cr.layers.Dense(16), cr.layers.Dense(9)])
+    before = other.get_weights()
+    with pytest.raises(SavingError, match="dense_1/vars/0"):
+        other.load_weights(tmp_path / "w.weights.h5")
+    for a, b in zip(before, other.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def _rewrite(path, target, replace):
+    """Copies the archive ``path`` to ``target`` with members changed by ``replace(name, data)``."""
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(target, "w") as out:
+        for info in source.infolist():
+            data = replace(info.filename, source.read(info.filename))
+            if data is not None:
+                out.writestr(info.filename, data)
+
+
+def _os_system_activation(config):
+    # CVE-2025-1550: a config naming any importable function, which Keras called while loading
+    config["config"]["layers"][1]["config"]["activation"] = {
+        "module": "os", "class_name": "function", "config": "system", "registered_name": "function"}
+
+
+def _popen_layer(config):
+    config["config"]["layers"][1].update(module="subprocess", class_name="Popen")
+
+
+def _lambda_code(config):
+    # CVE-2024-3660: a Lambda layer's marshalled bytecode (base64), run by Keras without safe_mode
+    config["config"]["layers"][2] = {
+        "module": "keras.layers", "class_name": "Lambda", "registered_name": None,
+        "config": {"name": "evil", "function": {"class_name": "__lambda__",
+                                                "config": {"code": "4wEAAAAAAAAAAAAAAAEAAAAB", "defaults": None,
+                                                           "closure": None}},
+                   "arguments": {}, "output_shape": None}}
+
+
+@pytest.mark.parametrize("edit", [_os_system_activation, _popen_layer, _lambda_code],
+                         ids=lambda e: e.__name__.strip("_"))
+def test_hostile_configs_refused(edit, tmp_path):
+    model = mlp(cr.keras)
+    model.save(tmp_path / "good.keras")
+
+    def replace(name, data):
+        if name != "config.json":
+            return data
+        config = json.loads(data)
+        edit(config)
+        return json.dumps(config).encode()
+
+    _rewrite(tmp_path / "good.keras", tmp_path / "bad.keras", replace)
+    with pytest.raises(SavingError, match="system|Popen|Lambda"):
+        cr.models.load_model(tmp_path / "bad.keras")
+
+
+def test_member_escaping_refused(tmp_path):
+    model = mlp(cr.keras)
+    model.save(tmp_path / "good.keras")
+    _rewrite(tmp_path / "good.keras", tmp_path / "bad.keras", lambda name, data: data)
+    with zipfile.ZipFile(tmp_path / "bad.keras", "a") as archive:
+        archive.writestr("../escaped.txt", b"x")
+    with pytest.raises(SavingError, match="escaped"):
+        cr.models.load_model(tmp_path / "bad.keras")
+    assert not (tmp_path.parent / "escaped.txt").exists()
+
+
+def test_zip_bomb_refused(tmp_path):
+    model = mlp(cr.keras)
+    model.save(tmp_path / "good.keras")
+    bomb = b"{" + b" " * (200 * 1024 * 1024) + b"}"  # 200 MiB of spaces deflate to ~200 KiB
+    with zipfile.ZipFile(tmp_path / "good.keras") as source, \
+            zipfile.ZipFile(tmp_path / "bad.keras", "w", compression=zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            out.writestr(info.filename, bomb if info.filename == "config.json" else source.read(info.filename))
+    with pytest.raises(SavingError, match="config.json"):
+        cr.models.load_model(tmp_path / "bad.keras")
+
+
+def test_huge_declared_dataset_refused(tmp_path):
+    import h5py
+
+    model = mlp(cr.keras)
+    model.save_weights(tmp_path / "w.weights.h5")
+    with h5py.File(tmp_path / "w.weights.h5", "a") as file:
+        del file["layers/dense/vars/0"]
+        file.create_dataset("layers/dense/vars/0", shape=(10**6, 10**6), dtype="float32", chunks=(1, 16))
+    before = model.get_weights()
+    with pytest.raises(SavingError, match="layers/dense/vars/0"):
+        model.load_weights(tmp_path / "w.weights.h5")
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_checkpoint_path_checked_when_made(tmp_path):
+    with pytest.raises(SavingError, match=r"\.keras or \.chainrule"):
+        cr.callbacks.ModelCheckpoint(str(tmp_path / "best.h5"))
+    with pytest.raises(SavingError, match=r"\.weights\.h5"):
+        cr.callbacks.ModelCheckpoint(str(tmp_path / "best.keras"), save_weights_only=True)
+
+
+@needs_keras
+def test_checkpoint_writes_what_keras_opens(tmp_path):
+    x, y, loss = data(mlp)
+    model = mlp(cr.keras)
+    model.compile(optimizer="adam", loss=loss)
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0,
+              callbacks=[cr.callbacks.ModelCheckpoint(str(tmp_path / "m-{epoch}.keras"))])
+    theirs = keras.saving.load_model(tmp_path / "m-2.keras")
+    _close(theirs.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert int(theirs.optimizer.iterations) == 4
