@@ -1,7 +1,5 @@
 """Nadam: Adam with Nesterov momentum (Dozat 2016), in the form Keras implements."""
 
-import math
-
 from chainrule._backend import numpy as np
 from chainrule.optimizers.flat import elementwise
 from chainrule.optimizers.optimizer import Optimizer
@@ -46,10 +44,20 @@ class Nadam(Optimizer):
     def _u(self, t):
         return self.beta_1 * (1.0 - 0.5 * 0.96**t)
 
+    def product_through(self, t):
+        """U_t = u(1) u(2) ... u(t), multiplied in step order as training does (so a restored
+        optimizer continues bitwise), in bounded time: past 200,000 steps, or once the product
+        is 0, the rest (every u(s) is beta_1 from s near 900 on) is a power."""
+        product, s = 1.0, 0
+        while s < min(t, 200_000) and product != 0.0:
+            s += 1
+            product *= self._u(s)
+        return product * self.beta_1 ** (t - s) if s < t else product
+
     def prepare_step(self, lr):
         t = self.iterations + 1
         if self._u_product_step != t - 1:  # iterations was set (a restored optimizer)
-            self._u_product = math.prod(self._u(s) for s in range(1, t))
+            self._u_product = self.product_through(t - 1)
         self._u_product *= self._u(t)
         self._u_product_step = t
 

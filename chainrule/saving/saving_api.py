@@ -118,7 +118,8 @@ def load_weights(model, filepath):
     :func:`save_model` write, or Keras's and tf.keras's; every shape is checked before any
     weight changes."""
     filepath = os.fspath(filepath)
-    if _kind(filepath, "load_weights") == "chainrule":
+    kind = _kind(filepath, "load_weights")
+    if kind == "chainrule":
         serialization.load_weights(model, filepath)
         return
     if not model.built:
@@ -126,4 +127,4 @@ def load_weights(model, filepath):
                           f"into; build it (or call it on data) first")
     from chainrule.saving.keras_format.files import load_weights_h5
 
-    load_weights_h5(model, filepath, archived=_kind(filepath, "load_weights") == "keras")
+    load_weights_h5(model, filepath, archived=kind == "keras")

@@ -498,3 +498,18 @@ def test_without_h5py_the_error_says_how_to_install_it(tmp_path, monkeypatch):
         assert any(name in str(raised.value) for name in ["m.keras", "m.weights.h5", "out.keras"])
     write_archive(tmp_path / "m.keras", dict(MEMBERS))  # the zip needs only the standard library
     assert read_archive(tmp_path / "m.keras") == dict(MEMBERS)
+
+
+def test_a_long_list_of_variable_length_strings_is_refused(tmp_path):
+    """Each element of such a list may point to one long string stored once, which HDF5 copies
+    for each element it reads: the count is bounded before reading."""
+    h5py = pytest.importorskip("h5py")
+    from chainrule.saving.keras_format.archive import MAX_LISTED_STRINGS
+
+    with h5py.File(tmp_path / "w.h5", "w", libver="latest") as file:  # dense storage: longer attributes
+        file.attrs.create("layer_names", ["a"] * (MAX_LISTED_STRINGS + 1), dtype=h5py.string_dtype())
+    with pytest.raises(SavingError, match=f"at most {MAX_LISTED_STRINGS} are read"):
+        read_h5(tmp_path / "w.h5")
+    with h5py.File(tmp_path / "ok.h5", "w", libver="latest") as file:
+        file.attrs.create("layer_names", ["a"] * MAX_LISTED_STRINGS, dtype=h5py.string_dtype())
+    assert read_h5(tmp_path / "ok.h5").attrs[""]["layer_names"] == ["a"] * MAX_LISTED_STRINGS

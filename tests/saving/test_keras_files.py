@@ -344,3 +344,99 @@ def test_checkpoint_writes_what_keras_opens(tmp_path):
     theirs = keras.saving.load_model(tmp_path / "m-2.keras")
     _close(theirs.predict(x, verbose=0), model.predict(x, verbose=0))
     assert int(theirs.optimizer.iterations) == 4
+
+
+@needs_keras
+def test_an_operation_given_an_option_by_position_opens_in_keras(tmp_path):
+    """``ops.sum(x, 1)``: Keras keeps the axis in the operation, so the file names it."""
+    x = cr.Input((4, 3))
+    model = cr.Model(x, cr.layers.Dense(2)(cr.ops.sum(x, 1)))
+    model.save(tmp_path / "m.keras")
+    inputs = RNG.normal(size=(2, 4, 3)).astype("float32")
+    theirs = keras.saving.load_model(tmp_path / "m.keras")
+    _close(theirs.predict(inputs, verbose=0), model.predict(inputs, verbose=0))
+
+
+def _rewritten_weights(tmp_path, change):
+    """A .keras archive of a small trained model whose weights file ``change(arrays)`` edited."""
+    from chainrule.saving.keras_format import archive
+
+    model = cr.Sequential([cr.Input((3,)), cr.layers.Dense(2)])
+    model.compile(optimizer="nadam", loss="mse")
+    model.fit(np.zeros((4, 3), "float32"), np.zeros((4, 2), "float32"), verbose=0)
+    model.save(tmp_path / "good.keras")
+    members = archive.read_archive(tmp_path / "good.keras")
+    contents = archive.read_h5(members["model.weights.h5"])
+    arrays = dict(contents.arrays)
+    change(arrays)
+    attrs = {path: value for path, value in contents.attrs.items() if value}
+    archive.write_archive(tmp_path / "bad.keras", {**members, "model.weights.h5": archive.write_h5(arrays, attrs)})
+    return tmp_path / "bad.keras"
+
+
+def test_odd_optimizer_entries_refused(tmp_path):
+    path = _rewritten_weights(tmp_path, lambda arrays: arrays.update({"optimizer/vars/\u00b2": np.zeros(())}))
+    with pytest.raises(SavingError, match="unexpected optimizer dataset"):
+        cr.models.load_model(path)
+
+
+def test_a_step_count_without_slots_refused(tmp_path):
+    """Keras writes the step and rate alone only for an optimizer that never stepped; a huge step
+    count without slots would make Nadam's first step multiply that many factors."""
+    def strip(arrays):
+        for key in [k for k in arrays if k.startswith("optimizer/")]:
+            del arrays[key]
+        arrays["optimizer/vars/0"] = np.asarray(2**40, dtype="int64")
+        arrays["optimizer/vars/1"] = np.asarray(0.001, dtype="float32")
+
+    with pytest.raises(SavingError, match="taken 1099511627776 steps but the file holds none of its slots"):
+        cr.models.load_model(_rewritten_weights(tmp_path, strip))
+
+
+def test_nadam_restored_at_a_huge_step_takes_bounded_time():
+    import time
+
+    optimizer = cr.optimizers.Nadam(beta_1=0.99999)
+    start = time.perf_counter()
+    product = optimizer.product_through(2**40)
+    assert time.perf_counter() - start < 5 and 0.0 <= product < 1.0
+    reference = 1.0
+    for step in range(1, 1001):
+        reference *= optimizer._u(step)
+    assert optimizer.product_through(1000) == reference  # bitwise the product training keeps
+
+
+def test_tf_keras_2_13_group_names_read(tmp_path):
+    """tf.keras 2.13 named the layers' group _layer_checkpoint_dependencies (Keras 3 reads it)."""
+    def rename(arrays):
+        for key in [k for k in arrays if k.startswith("layers/")]:
+            arrays["_layer_checkpoint_dependencies/" + key[len("layers/"):]] = arrays.pop(key)
+
+    model = cr.models.load_model(_rewritten_weights(tmp_path, rename))
+    original = cr.models.load_model(tmp_path / "good.keras")
+    np.testing.assert_array_equal(model.get_weights()[0], original.get_weights()[0])
+
+
+@pytest.mark.parametrize("change", ["loss_weights", "training_config"])
+def test_malformed_compile_settings_refused(change, tmp_path):
+    import h5py
+
+    model = cr.Sequential([cr.Input((3,)), cr.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    if change == "loss_weights":
+        model.save(tmp_path / "good.keras")
+        config = json.loads(zipfile.ZipFile(tmp_path / "good.keras").read("config.json"))
+        config["compile_config"]["loss_weights"] = [10**400]
+        _rewrite(tmp_path / "good.keras", tmp_path / "bad.keras",
+                 lambda name, data: json.dumps(config).encode() if name == "config.json" else data)
+        path = tmp_path / "bad.keras"
+    else:
+        keras_model = cr.saving.keras_format.config.to_keras(
+            cr.saving.serialization.serialize_model(model, "test"), "test")
+        model.save_weights(tmp_path / "m.h5")
+        with h5py.File(tmp_path / "m.h5", "a") as file:
+            file.attrs["model_config"] = json.dumps(keras_model)
+            file.attrs["training_config"] = np.array([1, 2])
+        path = tmp_path / "m.h5"
+    with pytest.raises(SavingError, match="loss_weights|training_config"):
+        cr.models.load_model(path)

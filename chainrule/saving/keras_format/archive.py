@@ -54,14 +54,13 @@ MAX_WEIGHTS = 8 << 30
 MEMBERS = {"config.json": MAX_CONFIG, "metadata.json": MAX_METADATA, "model.weights.h5": MAX_WEIGHTS}
 
 # A member declaring more than BOMB_RATIO times its compressed size, once past BOMB_FLOOR, is a
-# decompression bomb. Keras's own guard (saving_lib.py ``_reject_zip_bomb``) refuses members
-# over 4 GiB that expand more than 100 times; DEFLATE cannot pass about 1032:1, so 1000 refuses
-# only a member that is almost nothing but one repeated byte, and the small floor lets the size
-# bounds above, not the floor, decide what may be decompressed.
+# decompression bomb: Keras's own ratio (saving_lib.py ``_reject_zip_bomb``, which applies it
+# only past 4 GiB). Keras stores members uncompressed, and weights deflate by a few percent, so a
+# real archive is nowhere near it; the floor is small, so what a small archive may expand to is
+# bounded by its own size too (the file's size times 100), not only by the bounds above.
 BOMB_FLOOR = 1 * MEBIBYTE
-BOMB_RATIO = 1000
-_COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2",
-                 zipfile.ZIP_LZMA: "lzma"}
+BOMB_RATIO = 100
+_COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}  # what zip tools write
 
 # The bounds on an HDF5 file's structure and attributes.
 MAX_H5_OBJECTS = 100_000  # links and attributes together
@@ -69,6 +68,7 @@ MAX_H5_DEPTH = 64
 MAX_DIMENSIONS = 32  # HDF5's own limit (H5S_MAX_RANK)
 MAX_ATTRIBUTE_VALUES = 10**6  # elements in one attribute
 MAX_ATTRIBUTE_BYTES = 64 * MEBIBYTE  # all attributes of a file together
+MAX_LISTED_STRINGS = 4096  # variable-length strings in one attribute (a 64 KiB compact attribute's worth)
 
 # The filters HDF5 and h5py carry compiled in: deflate, shuffle, fletcher32, szip, nbit,
 # scaleoffset (H5Zpublic.h) and h5py's LZF (32000). Any other id makes HDF5 search its plugin
@@ -419,6 +419,12 @@ class _Reader:
         if size > MAX_ATTRIBUTE_VALUES or len(shape) > (1 if is_text else MAX_DIMENSIONS):
             kind = "strings in one dimension" if is_text else "values"
             self.fail(f"{where} has shape {shape}; expected a scalar or at most {MAX_ATTRIBUTE_VALUES} {kind}")
+        if dtype.kind == "O" and size > MAX_LISTED_STRINGS:
+            # NOTE: HDF5 reads each element of a list of variable-length strings from the file's
+            # heap, so elements that all point to one long string cost that string once each;
+            # this bound (what one compact attribute holds; tf.keras splits longer lists into
+            # chunks) keeps that to a few thousand copies at most
+            self.fail(f"{where} lists {size} variable-length strings; at most {MAX_LISTED_STRINGS} are read")
         self.spend(where, size * dtype.itemsize)  # for variable-length strings, their pointers
         array = np.zeros(shape, dtype=dtype)
         attribute.read(array, mtype=h5.h5t.py_create(dtype))

@@ -194,7 +194,7 @@ def _model(item, place, reading, depth):
     name = cls.__name__
     if "layers" in config and "input_layers" in config:
         return {"class_name": name, "config": _functional(config, place, reading, depth)}
-    result = {"class_name": name, "config": _plain_config(config, place, reading, depth, class_name)}
+    result = {"class_name": name, "config": _plain_config(config, place, reading, class_name)}
     shape = _build_shape(item, place)
     if shape is not None:
         result["build_input_shape"] = shape
@@ -210,7 +210,7 @@ def _build_shape(item, place):
     return build.get("input_shape")
 
 
-def _plain_config(config, place, reading, depth, class_name):
+def _plain_config(config, place, reading, class_name):
     """A registered class's own configuration: its dtype policy by name, else as it is."""
     config = dict(config)
     if "dtype" in config:
@@ -301,21 +301,27 @@ def _functional(config, place, reading, depth):
         # ``_should_skip_first_node``), so its calls in a graph are numbered from 1
         built = {entry["name"] for entry in result if entry["class_name"] in ("Functional", "Model")
                  or (entry["class_name"] == "Sequential" and entry["config"].get("batch_input_shape"))}
-        result, inputs, outputs = (_renumbered(part, built) for part in (result, inputs, outputs))
+        result = _renumbered(result, built, tagged=True)
+        inputs, outputs = _renumbered(inputs, built, tagged=False), _renumbered(outputs, built, tagged=False)
     return {"name": _name(config.get("name"), place), "trainable": _flag(config, "trainable", place),
             "layers": result, "input_layers": inputs, "output_layers": outputs}
 
 
-def _renumbered(value, built):
-    """``value`` with every reference ``[layer, node, tensor]`` to a layer in ``built`` moved one
-    node down (references are plain lists in input/output_layers, tagged in a node's arguments)."""
-    if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str) and type(value[1]) is int:
-        return [value[0], value[1] - 1, value[2]] if value[0] in built and value[1] > 0 else value
-    if isinstance(value, list):
-        return [_renumbered(v, built) for v in value]
+def _renumbered(value, built, tagged):
+    """``value`` with every tensor reference to a layer in ``built`` moved one node down: the
+    tagged ``{"__keras_tensor__": [layer, node, tensor]}`` of a node's arguments (``tagged``), or
+    the plain ``[layer, node, tensor]`` lists of input/output_layers."""
+    def moved(reference):
+        name, node, tensor = reference
+        return [name, node - 1, tensor] if name in built and node > 0 else reference
+
     if isinstance(value, dict):
-        return {k: (_renumbered(v, built) if k in (_KERAS_TENSOR, "inbound_nodes", "args", "kwargs")
-                    or isinstance(v, (list, dict)) else v) for k, v in value.items()}
+        return {k: (moved(v) if tagged and k == _KERAS_TENSOR else _renumbered(v, built, tagged))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        if not tagged and len(value) == 3 and isinstance(value[0], str):
+            return moved(value)  # _references checked its form
+        return [_renumbered(v, built, tagged) for v in value]
     return value
 
 
@@ -776,6 +782,9 @@ def _keras_graph_entry(entry, place, depth):
     for node in entry.get("inbound_nodes", []):
         args = [_keras_argument(a) for a in node.get("args", [])]
         kwargs = {k: _keras_argument(v) for k, v in node.get("kwargs", {}).items()}
+        if options is not None and entry["config"].get("function") != "get_item":
+            # an option given by position (ops.sum(x, 1)) is named, to go with the others
+            args, kwargs = _named_options(entry["config"]["function"], args, kwargs, place)
         if options is not None:
             # Keras keeps an operation's options (Any's axis) in the operation, not in its call
             for key in list(kwargs):
@@ -786,6 +795,29 @@ def _keras_graph_entry(entry, place, depth):
         translated["config"].update(options)
     translated["inbound_nodes"] = nodes
     return translated
+
+
+def _named_options(function, args, kwargs, place):
+    """A call's positional arguments after its last tensor that are options (parameters with a
+    default: ``ops.sum(x, 1)``'s axis), moved to keywords by the names chainrule.ops gives them,
+    which are keras.ops's; an operand (``not_equal(x, 0.0)``'s x2, no default) stays in the call,
+    where Keras's operation takes it."""
+    from chainrule.layers.core.op_layer import operation
+
+    last = max((i for i, a in enumerate(args) if _has_tensor(a)), default=-1)
+    try:
+        parameters = list(inspect.signature(operation(function)).parameters.values())
+    except (TypeError, ValueError):
+        return args, kwargs
+    first = next((i for i in range(last + 1, len(args))
+                  if i < len(parameters) and parameters[i].default is not inspect.Parameter.empty
+                  and parameters[i].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD), None)
+    if first is None:
+        return args, kwargs
+    if len(parameters) < len(args) or any(parameters[i].name in kwargs for i in range(first, len(args))):
+        raise SavingError(f"{place}: the operation {function} was given options by position that "
+                          f"Keras's file cannot name; pass them by keyword")
+    return args[:first], {**kwargs, **{parameters[i].name: args[i] for i in range(first, len(args))}}
 
 
 def _has_tensor(value):

@@ -11,6 +11,7 @@ draws initial weights that the file's then replace.
 
 import datetime
 import json
+import re
 
 from chainrule import _backend, autograd
 from chainrule.layers.layer import weight_budget
@@ -62,6 +63,15 @@ def _kept_random_state(function, *args):
         _backend.set_rng_state(state)
 
 
+def _modern_paths(arrays):
+    """``arrays`` with tf.keras 2.13's group name ``_layer_checkpoint_dependencies`` read as the
+    ``layers`` it later became (as Keras 3's ``H5IOStore.get`` reads it)."""
+    old = "_layer_checkpoint_dependencies"
+    if not any(old in path for path in arrays):
+        return arrays
+    return {path.replace(old, "layers"): array for path, array in arrays.items()}
+
+
 def _checked_weights(variables, paths, arrays, where):
     """``[(variable, array)]``: each variable's array from the file at its path, its shape
     checked; and every dataset but the optimizer's and the metrics' claimed. Nothing is copied
@@ -111,7 +121,7 @@ def _optimizer_arrays(arrays, group, where):
     for path, array in arrays.items():
         if path.startswith(group + "/"):
             index = path[len(group) + 1:]
-            if not index.isdigit() or str(int(index)) != index:
+            if not re.fullmatch(r"0|[1-9][0-9]{0,8}", index):
                 raise SavingError(f"{where}: unexpected optimizer dataset {path!r}")
             found[int(index)] = array
     if sorted(found) != list(range(len(found))):
@@ -152,7 +162,7 @@ def load_keras(filepath, custom_objects=None, compile=True):
 
     def build():
         model = _build_model(description, contents.arrays, where, custom_objects)
-        pairs = _checked_weights(model.weights, dataset_paths(model), contents.arrays, where)
+        pairs = _checked_weights(model.weights, dataset_paths(model), _modern_paths(contents.arrays), where)
         compiled = None
         if compile_description is not None:
             # tf.keras 2's optimizers keep other variables than Keras 3's (no learning rate, their
@@ -242,7 +252,7 @@ def load_weights_from(model, contents, where):
             or _attribute_list(contents.attrs.get("model_weights", {}), "layer_names") is not None):
         pairs = _legacy_weights(model, contents, where)
     else:
-        pairs = _checked_weights(model.weights, dataset_paths(model), contents.arrays, where)
+        pairs = _checked_weights(model.weights, dataset_paths(model), _modern_paths(contents.arrays), where)
     _copy(pairs)
 
 
@@ -337,8 +347,9 @@ def load_legacy_h5(filepath, custom_objects=None, compile=True):
         raise SavingError(f"{where}: model_config must describe a model as an object, found {item!r:.200}")
     description = config.from_keras(item, where, custom_objects, legacy=True)
     compile_description = None
-    if compile and attributes.get("training_config"):
-        training_config = _json(attributes["training_config"], "the training_config attribute", where)
+    stored = attributes.get("training_config")  # absent, or "" for a model never compiled
+    if compile and stored is not None and not (isinstance(stored, str) and not stored):
+        training_config = _json(stored, "the training_config attribute", where)
         compile_description = training.compile_from_keras(training_config, f"{where}: training_config",
                                                           legacy=True, custom_objects=custom_objects)
 

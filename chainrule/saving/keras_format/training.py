@@ -351,7 +351,7 @@ def _loss_weights(value, where):
         return None
     numbers = value.values() if isinstance(value, dict) else value
     if not isinstance(value, (list, dict)) or not all(
-            isinstance(w, (int, float)) and not isinstance(w, bool) and math.isfinite(w)
+            (isinstance(w, float) and math.isfinite(w)) or (type(w) is int and abs(w) < 2**53)
             for w in numbers):
         raise SavingError(f"{where}: loss_weights must be a list or dict of finite numbers, found "
                           f"{_short(value)}")
@@ -562,7 +562,7 @@ def _nadam_product(optimizer):
     """U_t, the product of Nadam's momentum schedule over the steps taken so far."""
     if optimizer._u_product_step == optimizer.iterations:
         return optimizer._u_product
-    return math.prod(optimizer._u(s) for s in range(1, optimizer.iterations + 1))
+    return optimizer.product_through(optimizer.iterations)
 
 
 def optimizer_state_from_keras(optimizer, trainable_weights, arrays, where):
@@ -606,6 +606,10 @@ def optimizer_state_from_keras(optimizer, trainable_weights, arrays, where):
     if step.dtype.kind not in ("i", "u") or int(step) < 0:
         raise SavingError(f"{where}: optimizer/vars/0 (iteration) must be a non-negative integer, "
                           f"found {step.dtype} {step!r:.50}")
+    if len(arrays) == header < len(entries) and int(step) != 0:
+        # Keras writes the step and rate alone only for an optimizer that never stepped
+        raise SavingError(f"{where}: the optimizer has taken {int(step)} steps but the file holds "
+                          f"none of its slots")
     rate = None
     if header == 2:
         rate = float(arrays[1])
