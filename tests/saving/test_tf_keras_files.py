@@ -1,4 +1,4 @@
-"""Files tf.keras 2 wrote (tf_keras 2.21, by fixtures/make_tf_keras_files.py), opened by chainrule:
+"""Files tf.keras 2 wrote (tf_keras 2.21, by tests/fixtures/tf_keras/make_tf_keras_files.py), opened by chainrule:
 whole models (``model.save("m.h5")``, and the ``.keras`` archives tf.keras 2.13+ writes) with their
 architecture, weights and compile settings, and weights files (``save_weights("w.h5")``); the
 predictions must be the ones tf.keras made."""
@@ -12,7 +12,7 @@ import chainrule as cr
 from chainrule.saving import SavingError
 
 pytest.importorskip("h5py")
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tf_keras"
 NAMES = ["mlp", "shared", "bidirectional", "convnet"]
 
 
