@@ -15,7 +15,6 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -295,14 +294,14 @@ def test_loading_is_linear_in_the_number_of_layers(tmp_path, monkeypatch):
     assert calls[1200] < 4.5 * calls[300]  # quadratic work would give 16 times
 
 
-def test_ten_thousand_layers_save_and_load_in_well_under_the_old_time(tmp_path):
+def test_ten_thousand_layers_save_and_load(tmp_path):
+    """Deeper than Python's recursion limit; that the work grows linearly is counted above."""
     model = _activation_model(10_000)
     model.save(tmp_path / "deep.chainrule")
-    start = time.perf_counter()
     loaded = load_model(tmp_path / "deep.chainrule")
-    elapsed = time.perf_counter() - start
     assert len(loaded.layers) == 10_000 and loaded.output_shape == (None, 3)
-    assert elapsed < 5.0  # about 0.3 s when the machine is idle; it took 15 s when quadratic
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
 # --- concurrent savers and readers ---------------------------------------------------------------

@@ -393,13 +393,14 @@ def test_a_step_count_without_slots_refused(tmp_path):
         cr.models.load_model(_rewritten_weights(tmp_path, strip))
 
 
-def test_nadam_restored_at_a_huge_step_takes_bounded_time():
-    import time
-
+def test_nadam_restored_at_a_huge_step_takes_bounded_work(monkeypatch):
     optimizer = cr.optimizers.Nadam(beta_1=0.99999)
-    start = time.perf_counter()
+    factors = []
+    u = optimizer._u
+    monkeypatch.setattr(optimizer, "_u", lambda step: factors.append(step) or u(step))
     product = optimizer.product_through(2**40)
-    assert time.perf_counter() - start < 5 and 0.0 <= product < 1.0
+    assert len(factors) <= 200_000 and 0.0 <= product < 1.0  # 2**40 factors one by one would never end
+    monkeypatch.undo()
     reference = 1.0
     for step in range(1, 1001):
         reference *= optimizer._u(step)
