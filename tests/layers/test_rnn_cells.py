@@ -254,6 +254,35 @@ def test_bidirectional_of_an_rnn_cell():
     np.testing.assert_allclose(bi(X, mask=MASK).data, fused(X, mask=MASK).data, rtol=1e-5, atol=1e-6)
 
 
+@needs_keras
+@pytest.mark.parametrize("kind", ["LSTM", "RNN(stack)"])
+def test_bidirectional_keeps_a_users_activation_as_keras_does(kind):
+    """Both directions are copies of the wrapped layer; a function get_config cannot name must
+    be copied too, not replaced by the linear default. (Keras copies through its serialization,
+    so there the function must be registered; chainrule copies the function itself.)"""
+    def model_of(K):
+        def doubled_tanh(x):
+            return K.ops.tanh(x) * 2.0
+
+        if K is keras:
+            doubled_tanh = keras.saving.register_keras_serializable(package="test_rnn_cells")(doubled_tanh)
+
+        if kind == "LSTM":
+            inner = K.layers.LSTM(UNITS, activation=doubled_tanh, recurrent_activation=doubled_tanh,
+                                  return_sequences=True)
+        else:
+            inner = K.layers.RNN([K.layers.SimpleRNNCell(UNITS, activation=doubled_tanh), K.layers.GRUCell(UNITS)],
+                                 return_sequences=True)
+        inputs = K.Input(shape=(T, F))
+        return K.Model(inputs, K.layers.Bidirectional(inner)(inputs))
+
+    ours, theirs = model_of(cr), model_of(keras)
+    randomize(ours)
+    theirs.set_weights(ours.get_weights())
+    np.testing.assert_allclose(ours.predict(X, verbose=0), np.asarray(theirs.predict(X, verbose=0)),
+                               rtol=1e-4, atol=1e-4)  # a doubled tanh as the gates doubles float32's rounding
+
+
 # --- regularizers and constraints (the fused layers and the cells) ---------------------------
 
 REGULARIZED = dict(kernel_regularizer="l2", recurrent_regularizer="l1",

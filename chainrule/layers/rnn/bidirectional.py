@@ -1,7 +1,7 @@
 """Bidirectional: runs a recurrent layer forwards and a copy of it backwards, and merges them."""
 
 from chainrule.layers.layer import Layer, is_shape
-from chainrule.layers.rnn.rnn import BaseRNN
+from chainrule.layers.rnn.rnn import BaseRNN, copy_layer
 from chainrule.tensor import concatenate
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -33,12 +33,9 @@ class Bidirectional(Layer):
         super().__init__(**kwargs)
         config = layer.get_config()
         self._wrapped = (type(layer).__name__, config)  # what get_config describes
-        forward_config = {**config, "name": f"forward_{layer.name}"}
-        self.forward_layer = self.track(type(layer).from_config(forward_config))
+        self.forward_layer = self.track(copy_layer(layer, name=f"forward_{layer.name}"))
         if backward_layer is None:
-            backward_config = {**config, "name": f"backward_{layer.name}",
-                               "go_backwards": not layer.go_backwards}
-            backward_layer = type(layer).from_config(backward_config)
+            backward_layer = copy_layer(layer, name=f"backward_{layer.name}", go_backwards=not layer.go_backwards)
         elif not isinstance(backward_layer, BaseRNN) or backward_layer.go_backwards == layer.go_backwards:
             raise ValueError("Bidirectional: backward_layer must be a recurrent layer whose "
                              "go_backwards is the opposite of the forward layer's")

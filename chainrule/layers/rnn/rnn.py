@@ -488,6 +488,21 @@ class RNN(BaseRNN):
         return cls(deserialize_layer(config.pop("cell"), "RNN: cell"), **config)
 
 
+def copy_layer(layer, **changes):
+    """A new layer of ``layer``'s class and configuration (with ``changes``), unbuilt. A user's
+    activation function, which ``get_config`` cannot name, is carried over as the function, and
+    a cell (or a stack's cells) is copied the same way, so nothing falls back to a default."""
+    config = {**layer.get_config(), **changes}
+    for key in ("activation", "recurrent_activation"):
+        if key in config and config[key] is None:
+            config[key] = getattr(layer, key)
+    if isinstance(config.get("cell"), dict):
+        config["cell"] = copy_layer(layer.cell)
+    if isinstance(config.get("cells"), list):
+        config["cells"] = [copy_layer(cell) for cell in layer.cells]
+    return type(layer).from_config(config)
+
+
 def serialize_layer(layer):
     """A nested layer (a cell) as Keras writes it: ``{"class_name", "config"}``."""
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
