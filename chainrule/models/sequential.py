@@ -248,14 +248,19 @@ class Sequential(Model):
         return [self._sublayers[-1].name] if self._sublayers else ["output"]
 
     def get_config(self):
-        """The model's name, its declared input shape, the shape it was built for, and each
-        layer's class name and configuration."""
+        """The model's name, its declared input shape (and its Input's dtype, when that is not
+        float32: token ids), the shape it was built for, and each layer's class name and
+        configuration."""
         declared = self._declared_input_shape
-        return {"name": self.name, "trainable": self.trainable,
-                "batch_input_shape": None if declared is None else list(declared),
-                "built_input_shape": None if not self.built else list(self.built_input_shape),
-                "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
-                           for layer in self._sublayers]}
+        config = {"name": self.name, "trainable": self.trainable,
+                  "batch_input_shape": None if declared is None else list(declared),
+                  "built_input_shape": None if not self.built else list(self.built_input_shape),
+                  "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
+                             for layer in self._sublayers]}
+        input_dtype = getattr(self._input_layer, "input_dtype", None)
+        if input_dtype not in (None, "float32"):
+            config["input_dtype"] = input_dtype
+        return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

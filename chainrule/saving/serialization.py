@@ -12,7 +12,7 @@ checked before anything is returned.
 import heapq
 import json
 
-from chainrule import _backend, autograd, initializers, layers, losses, metrics, optimizers
+from chainrule import _backend, activations, autograd, initializers, layers, losses, metrics, optimizers
 from chainrule.models.functional import Functional
 from chainrule.models.model import Model
 from chainrule.models.sequential import Sequential
@@ -113,9 +113,9 @@ def _layer_config(layer, where, registered_only=True):
         config = layer.get_config()
     except NotImplementedError as error:
         raise SavingError(f"{where}: {error}") from None
-    if config.get("activation", "") is None or config.get("recurrent_activation", "") is None:
-        raise SavingError(f"{where}: layer {layer.name} uses a custom activation function, which a "
-                          f"data-only file cannot hold; use an activation name")
+    for key in ("activation", "recurrent_activation"):
+        if key in config and config[key] is None:  # a user's function: written by its registered name
+            config[key] = _function_name(getattr(layer, key), f"{where}, layer {layer.name}", key)
     for key, value in list(config.items()):
         if key.endswith("_initializer"):
             config[key] = _initializer_config(value, f"{where}, layer {layer.name}")
@@ -125,9 +125,12 @@ def _layer_config(layer, where, registered_only=True):
         config["cells"] = [_layer_config(cell, f"{where}, a cell of {layer.name}", registered_only)
                            for cell in layer.cells]
     if isinstance(layer, layers.Bidirectional):
-        inner = config["layer"]
-        inner["config"] = {k: (_initializer_config(v, where) if k.endswith("_initializer") else v)
-                           for k, v in inner["config"].items()}
+        # the wrapped layer as its forward copy describes itself (a user's function by name, a
+        # cell as a layer), under the wrapped layer's own name and masking setting
+        wrapped = config["layer"]["config"]
+        config["layer"] = _layer_config(layer.forward_layer, f"{where}, the layer {layer.name} wraps",
+                                        registered_only)
+        config["layer"]["config"].update({k: wrapped[k] for k in ("name", "zero_output_for_mask") if k in wrapped})
     # a user's layer class that is not registered is written by name all the same, as Keras
     # writes it: the file holds no code, and loading finds the class only among the registered
     # ones and the caller's custom_objects
@@ -433,6 +436,13 @@ def _read_layer(item, where, custom_objects):
     config = dict(item["config"]) if isinstance(item["config"], dict) else item["config"]
     if isinstance(config, dict):
         config = _read_initializers(config, where, custom_objects)
+        for key in ("activation", "recurrent_activation"):
+            name = config.get(key)
+            if isinstance(name, str) and name not in activations.ALL:  # a user's function, registered
+                function = _lookup(name, {}, "activation function", where, custom_objects)
+                if not callable(function) or isinstance(function, type):
+                    raise SavingError(f"{where}: {key} {name!r} names {function!r:.80}, not a function")
+                config[key] = function
         if cls is layers.Bidirectional or cls is layers.TimeDistributed:
             config["layer"] = _read_layer(config.get("layer"), f"{where}, the wrapped layer", custom_objects)
         if cls is layers.RNN:
@@ -684,7 +694,9 @@ def model_from_config(item, where, custom_objects):
     try:
         model = Sequential(name=name)
         if declared is not None:
-            model.add(layers.InputLayer(batch_shape=declared))
+            model.add(layers.InputLayer(batch_shape=declared, dtype=config.get("input_dtype")))
+        elif config.get("input_dtype") is not None:
+            raise ValueError(f"an input_dtype ({config['input_dtype']!r:.80}) needs a batch_input_shape")
     except ValueError as error:
         raise SavingError(f"{where}: {error}") from None
     for i, entry in enumerate(entries):

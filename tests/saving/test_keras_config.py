@@ -532,3 +532,37 @@ def test_a_registered_lambda_goes_to_keras_by_name():
         assert float(theirs.predict(np.ones((1, 2), "float32"), verbose=0)[0, 0]) == 3.0
     finally:
         serialization.get_custom_objects().pop("triple")
+
+
+@needs_keras
+def test_which_arguments_keras_keeps_in_an_operation():
+    """keras_config._is_option says which of a keras.ops call's arguments the file keeps in the
+    operation's config: exactly the parameters the installed Keras's operation class takes in
+    its constructor; every other argument must be one its call takes, by the same name."""
+    import importlib
+    import inspect
+
+    from chainrule import ops
+    from chainrule.layers.core.op_layer import operation
+
+    wrong, checked = [], 0
+    for name in sorted(n for n in dir(ops) if not n.startswith("_")):
+        try:
+            run = operation(name)
+            parameters = list(inspect.signature(run).parameters.values())
+        except (ValueError, TypeError):
+            continue
+        module = "numpy" if name == "get_item" else run.__module__.rpartition(".")[2]
+        cls = getattr(importlib.import_module(f"keras.src.ops.{module}"),
+                      "".join(part.capitalize() for part in name.split("_")), None)
+        if cls is None or run.__name__ != name:  # Keras has no such operation, or an alias's own name
+            continue
+        checked += 1
+        taken, called = set(inspect.signature(cls.__init__).parameters), set(inspect.signature(cls.call).parameters)
+        for parameter in parameters:
+            if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+                continue
+            option = keras_config._is_option(name, parameter)
+            if option != (parameter.name in taken) or not option and parameter.name not in called:
+                wrong.append((name, parameter.name, option))
+    assert checked > 150 and not wrong

@@ -357,6 +357,33 @@ def test_an_operation_given_an_option_by_position_opens_in_keras(tmp_path):
     _close(theirs.predict(inputs, verbose=0), model.predict(inputs, verbose=0))
 
 
+OPERATIONS = {  # Keras keeps some arguments in the operation, others in the call
+    "reshape": lambda x: cr.ops.reshape(x, (-1, 12)),
+    "expand_dims": lambda x: cr.ops.squeeze(cr.ops.expand_dims(x, 1), 1),
+    "clip": lambda x: cr.ops.clip(x, -0.5, 0.5),
+    "where": lambda x: cr.ops.where(cr.ops.greater(x, 0.0), x, 0.25),
+    "pad": lambda x: cr.ops.pad(x, ((0, 0), (1, 0), (0, 0)), "constant", 0.5),
+    "isclose": lambda x: cr.ops.cast(cr.ops.isclose(x, cr.ops.round(x), 0.1, 0.2), "float32"),
+    "swapaxes": lambda x: cr.ops.swapaxes(x, 1, 2),
+    "tile": lambda x: cr.ops.tile(x, (1, 2, 1)),
+    "average": lambda x: cr.ops.average(x, 1, cr.ops.abs(x)),
+    "amax": lambda x: cr.ops.amax(x, 1, True, initial=0.0),  # recorded as max, whose Keras class takes initial
+}
+
+
+@needs_keras
+@pytest.mark.parametrize("name", OPERATIONS)
+def test_an_operation_given_arguments_by_position_opens_in_keras(tmp_path, name):
+    x = cr.Input((4, 3))
+    model = cr.Model(x, cr.layers.Dense(2)(cr.layers.Flatten()(OPERATIONS[name](x))))
+    model.save(tmp_path / "m.keras")
+    inputs = RNG.normal(size=(2, 4, 3)).astype("float32")
+    theirs = keras.saving.load_model(tmp_path / "m.keras")
+    _close(theirs.predict(inputs, verbose=0), model.predict(inputs, verbose=0))
+    ours = cr.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(ours.predict(inputs, verbose=0), model.predict(inputs, verbose=0))
+
+
 def _rewritten_weights(tmp_path, change):
     """A .keras archive of a small trained model whose weights file ``change(arrays)`` edited."""
     from chainrule.saving.keras_format import archive
@@ -441,3 +468,89 @@ def test_malformed_compile_settings_refused(change, tmp_path):
         path = tmp_path / "m.h5"
     with pytest.raises(SavingError, match="loss_weights|training_config"):
         cr.models.load_model(path)
+
+
+def _doubled_tanh_model(K, doubled_tanh):
+    inputs = K.Input(shape=(5, 3))
+    x = K.layers.Bidirectional(K.layers.LSTM(4, recurrent_activation=doubled_tanh, return_sequences=True))(inputs)
+    x = K.layers.RNN(K.layers.SimpleRNNCell(3, activation=doubled_tanh))(x)
+    return K.Model(inputs, K.layers.Dense(2, activation=doubled_tanh)(x))
+
+
+@pytest.fixture
+def doubled_tanh():
+    """A user's activation function registered with chainrule for one test."""
+    from chainrule.saving import serialization
+
+    def doubled_tanh(x):
+        return cr.ops.tanh(x) * 2.0
+
+    saved = dict(serialization._REGISTERED)
+    cr.saving.register(doubled_tanh)
+    yield doubled_tanh
+    serialization._REGISTERED.clear()
+    serialization._REGISTERED.update(saved)
+
+
+@pytest.mark.parametrize("suffix", [".chainrule", ".keras"])
+def test_a_registered_activation_function_saved_by_name(tmp_path, doubled_tanh, suffix):
+    model = _doubled_tanh_model(cr, doubled_tanh)
+    x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype(np.float32)
+    model.save(tmp_path / f"m{suffix}")
+    loaded = cr.models.load_model(tmp_path / f"m{suffix}")
+    inner = loaded.layers[1].forward_layer
+    assert inner.recurrent_activation is doubled_tanh and loaded.layers[1].backward_layer.recurrent_activation is doubled_tanh
+    assert loaded.layers[2].cell.activation is doubled_tanh and loaded.layers[3].activation is doubled_tanh
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    del cr.saving.get_custom_objects()["doubled_tanh"]
+    with pytest.raises(SavingError, match="doubled_tanh"):  # a name, never code: unregistered, it cannot load
+        cr.models.load_model(tmp_path / f"m{suffix}")
+
+
+@needs_keras
+def test_a_registered_activation_function_crosses_to_keras_and_back(tmp_path, doubled_tanh):
+    def keras_doubled_tanh(x):
+        return keras.ops.tanh(x) * 2.0
+
+    keras_doubled_tanh.__name__ = "doubled_tanh"
+    x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype(np.float32)
+    model = _doubled_tanh_model(cr, doubled_tanh)
+    model.save(tmp_path / "ours.keras")
+    theirs = keras.saving.load_model(tmp_path / "ours.keras", custom_objects={"doubled_tanh": keras_doubled_tanh})
+    np.testing.assert_allclose(np.asarray(theirs.predict(x, verbose=0)), model.predict(x, verbose=0),
+                               rtol=1e-4, atol=1e-5)
+    registered = keras.saving.register_keras_serializable(package="test_keras_files")(keras_doubled_tanh)
+    written = _doubled_tanh_model(keras, registered)  # Keras names it "test_keras_files>doubled_tanh"
+    written.save(tmp_path / "theirs.keras")
+    loaded = cr.models.load_model(tmp_path / "theirs.keras")
+    assert loaded.layers[-1].activation is doubled_tanh
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), np.asarray(written.predict(x, verbose=0)),
+                               rtol=1e-4, atol=1e-5)
+
+
+@needs_keras
+def test_a_sequential_models_integer_input_crosses_both_ways(tmp_path):
+    """Keras's Sequential keeps its Input's dtype (token ids as int32); so does chainrule's, in
+    its own files and in Keras's."""
+    theirs = keras.Sequential([keras.Input((5,), dtype="int32"), keras.layers.Embedding(10, 3),
+                               keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(2)])
+    theirs.save(tmp_path / "theirs.keras")
+    ours = cr.models.load_model(tmp_path / "theirs.keras")
+    assert ours.inputs[0].dtype == "int32" and ours.get_config()["input_dtype"] == "int32"
+    ours.save(tmp_path / "ours.chainrule")
+    assert cr.models.load_model(tmp_path / "ours.chainrule").inputs[0].dtype == "int32"
+    ours.save(tmp_path / "ours.keras")
+    back = keras.saving.load_model(tmp_path / "ours.keras")
+    assert back.inputs[0].dtype == "int32"
+    tokens = np.random.default_rng(0).integers(0, 10, size=(4, 5)).astype("int32")
+    _close(back.predict(tokens, verbose=0), theirs.predict(tokens, verbose=0))
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"input_dtype": "object"}, "dtype must be a boolean, integer or floating dtype, received 'object'"),
+    ({"input_dtype": "int32", "batch_input_shape": None}, "an input_dtype \\('int32'\\) needs a batch_input_shape"),
+])
+def test_a_bad_input_dtype_is_refused(change, message):
+    config = cr.Sequential([cr.Input((5,), dtype="int32"), cr.layers.Embedding(10, 3)]).get_config()
+    with pytest.raises(SavingError, match=message):
+        cr.models.model_from_config({"class_name": "Sequential", "config": {**config, **change}})

@@ -249,9 +249,11 @@ def _sequential(config, place, reading, depth, item):
     for i, entry in enumerate(entries):
         where = f"{place}, layer {i}"
         if i == 0 and isinstance(entry, dict) and entry.get("class_name") == "InputLayer":
-            # chainrule's Sequential records its input as a shape (an integer input's dtype
-            # changes nothing: the layers that take token ids cast them)
-            result["batch_input_shape"] = _layer(entry, where, reading, depth + 1)["config"].get("batch_shape")
+            # chainrule's Sequential records its Input as a shape and, unless float32, a dtype
+            input_config = _layer(entry, where, reading, depth + 1)["config"]
+            result["batch_input_shape"] = input_config.get("batch_shape")
+            if input_config.get("dtype") not in (None, "float32"):
+                result["input_dtype"] = input_config["dtype"]
             continue
         result["layers"].append(_layer(entry, where, reading, depth + 1))
     result["built_input_shape"] = config.get("build_input_shape", _build_shape(item, place))
@@ -740,7 +742,8 @@ def _keras_model(item, place, depth):
         built = config.get("built_input_shape") or declared
         if declared is not None:
             layer_list.append({"module": _KERAS_LAYERS, "class_name": "InputLayer",
-                               "config": {"batch_shape": list(declared), "dtype": "float32", "sparse": False,
+                               "config": {"batch_shape": list(declared),
+                                          "dtype": config.get("input_dtype") or "float32", "sparse": False,
                                           "ragged": False, "name": f"{config.get('name') or 'sequential'}_input",
                                           "optional": False},
                                "registered_name": None})
@@ -783,13 +786,10 @@ def _keras_graph_entry(entry, place, depth):
         args = [_keras_argument(a) for a in node.get("args", [])]
         kwargs = {k: _keras_argument(v) for k, v in node.get("kwargs", {}).items()}
         if options is not None and entry["config"].get("function") != "get_item":
-            # an option given by position (ops.sum(x, 1)) is named, to go with the others
-            args, kwargs = _named_options(entry["config"]["function"], args, kwargs, place)
-        if options is not None:
             # Keras keeps an operation's options (Any's axis) in the operation, not in its call
-            for key in list(kwargs):
-                if not _has_tensor(kwargs[key]):
-                    options.setdefault(key, kwargs.pop(key))
+            args, kwargs, taken = _named_options(entry["config"]["function"], args, kwargs, place)
+            for key, value in taken.items():
+                options.setdefault(key, value)
         nodes.append({"args": args, "kwargs": kwargs})
     if options is not None:
         translated["config"].update(options)
@@ -797,27 +797,68 @@ def _keras_graph_entry(entry, place, depth):
     return translated
 
 
+# Keras keeps an operation's options in the operation (its __init__), its operands in the call.
+# Mostly an option is a parameter with a default; these are the exceptions, read from keras 3.15's
+# keras/src/ops/*.py (tests/saving/test_keras_config.py checks them against the installed Keras).
+_OPTIONS_WITHOUT_DEFAULT = {
+    "average_pool": {"pool_size"}, "broadcast_to": {"shape"}, "cast": {"dtype"}, "clip": {"x_min", "x_max"},
+    "einsum": {"subscripts"}, "expand_dims": {"axis"}, "fori_loop": {"lower", "upper", "body_fun"},
+    "full": {"shape"}, "in_top_k": {"k"}, "max_pool": {"pool_size"}, "moments": {"axes"},
+    "moveaxis": {"source", "destination"}, "one_hot": {"num_classes"}, "pad": {"pad_width"},
+    "repeat": {"repeats"}, "reshape": {"newshape"}, "roll": {"shift"}, "slice": {"shape"},
+    "split": {"indices_or_sections"}, "swapaxes": {"axis1", "axis2"}, "tile": {"repeats"}, "top_k": {"k"},
+    "while_loop": {"cond", "body"},
+}
+_OPERANDS_WITH_DEFAULT = {
+    "arange": {"stop", "step"}, "average": {"weights"}, "isclose": {"rtol", "atol"},
+    "pad": {"constant_values"}, "scan": {"xs"}, "where": {"x1", "x2"},
+}
+
+
+def _is_option(function, parameter):
+    """Whether Keras's operation for ``function`` takes ``parameter`` (an inspect.Parameter) in
+    its constructor, so the file keeps it in the operation's config rather than in the call."""
+    if parameter.name in _OPTIONS_WITHOUT_DEFAULT.get(function, ()):
+        return True
+    return parameter.default is not inspect.Parameter.empty and parameter.name not in _OPERANDS_WITH_DEFAULT.get(
+        function, ())
+
+
 def _named_options(function, args, kwargs, place):
-    """A call's positional arguments after its last tensor that are options (parameters with a
-    default: ``ops.sum(x, 1)``'s axis), moved to keywords by the names chainrule.ops gives them,
-    which are keras.ops's; an operand (``not_equal(x, 0.0)``'s x2, no default) stays in the call,
-    where Keras's operation takes it."""
+    """A call's arguments as Keras's file holds them: the options (``ops.sum(x, 1)``'s axis,
+    ``ops.reshape(x, (2, 3))``'s new shape) in ``options``, to go into the operation's config,
+    by the names chainrule.ops gives them, which are keras.ops's; the operands (``not_equal(x,
+    0.0)``'s x2) stay in the call, by position until an option before them has been taken out,
+    then by name. Returns (args, kwargs, options)."""
     from chainrule.layers.core.op_layer import operation
 
-    last = max((i for i, a in enumerate(args) if _has_tensor(a)), default=-1)
     try:
         parameters = list(inspect.signature(operation(function)).parameters.values())
     except (TypeError, ValueError):
-        return args, kwargs
-    first = next((i for i in range(last + 1, len(args))
-                  if i < len(parameters) and parameters[i].default is not inspect.Parameter.empty
-                  and parameters[i].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD), None)
-    if first is None:
-        return args, kwargs
-    if len(parameters) < len(args) or any(parameters[i].name in kwargs for i in range(first, len(args))):
-        raise SavingError(f"{place}: the operation {function} was given options by position that "
-                          f"Keras's file cannot name; pass them by keyword")
-    return args[:first], {**kwargs, **{parameters[i].name: args[i] for i in range(first, len(args))}}
+        parameters = None
+    by_name = {p.name: p for p in parameters or ()}
+    options = {key: kwargs.pop(key) for key in list(kwargs)
+               if key in by_name and not _has_tensor(kwargs[key]) and _is_option(function, by_name[key])}
+    if parameters is None:
+        return args, kwargs, options
+    kept, named = [], {}
+    for i, value in enumerate(args):
+        parameter = parameters[i] if i < len(parameters) else None
+        positional = parameter is not None and parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+        if positional and not _has_tensor(value) and _is_option(function, parameter):
+            target = options
+        elif named or len(kept) < i:  # an operand after a taken-out option: by its name
+            if not positional:
+                raise SavingError(f"{place}: the operation {function} was given arguments by position "
+                                  f"that Keras's file cannot place; pass them by keyword")
+            target = named
+        else:
+            kept.append(value)
+            continue
+        if parameter.name in kwargs or parameter.name in target:
+            raise SavingError(f"{place}: the operation {function} was given {parameter.name} twice")
+        target[parameter.name] = value
+    return kept, {**kwargs, **named}, options
 
 
 def _has_tensor(value):
@@ -894,6 +935,9 @@ def _keras_layer(item, place, depth):
         elif (key.endswith("_regularizer") or key.endswith("_constraint")) and isinstance(value, dict):
             kind = "regularizers" if key.endswith("_regularizer") else "constraints"
             result[key] = {"module": f"keras.{kind}", "registered_name": None, **value}
+        elif key in ("activation", "recurrent_activation") and isinstance(value, str) and value not in activations.ALL:
+            # a registered function by name, which Keras finds among its custom objects
+            result[key] = {"module": None, "class_name": "function", "config": value, "registered_name": value}
         elif key in _CHAINRULE_DEFAULTS and not registered:
             if value != _CHAINRULE_DEFAULTS[key]:
                 raise SavingError(f"{place}: layer {config.get('name')!r} ({class_name}): {key} = "
