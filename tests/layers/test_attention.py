@@ -144,7 +144,10 @@ MHA_CASES = {
 
 def _mha_pair(name):
     kwargs, (q, v, k) = MHA_CASES[name]
-    ours, theirs = layers.MultiHeadAttention(**kwargs), keras.layers.MultiHeadAttention(**kwargs)
+    # one name for both: the weights' paths then do not depend on how many layers each library
+    # numbered before (which other test files change)
+    ours = layers.MultiHeadAttention(name="mha", **kwargs)
+    theirs = keras.layers.MultiHeadAttention(name="mha", **kwargs)
     ours(q, v, k), theirs(q, v, k, return_attention_scores=True)
     weights = random_weights(theirs)
     theirs.set_weights(weights)
