@@ -833,6 +833,31 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
+def keep_functions(config, layer):
+    """A copy of ``config`` (``layer.get_config()``) in which each user's activation function,
+    which ``get_config`` cannot name (it writes None), is the function again, in ``layer`` and
+    in the layers its configuration describes (an RNN's cell, a stack's cells, a wrapper's
+    layer), so ``from_config`` rebuilds the same layer in memory instead of a linear one."""
+    config = dict(config)
+    for key in ("activation", "recurrent_activation"):
+        function = getattr(layer, key, None)
+        if key in config and config[key] is None and callable(function):
+            config[key] = function
+    inner = {"cell": getattr(layer, "cell", None),
+             "layer": getattr(layer, "forward_layer", None) or getattr(layer, "layer", None),
+             "backward_layer": getattr(layer, "backward_layer", None)}
+    for key, sublayer in inner.items():
+        entry = config.get(key)
+        if isinstance(entry, dict) and isinstance(entry.get("config"), dict) and isinstance(sublayer, Layer):
+            config[key] = {**entry, "config": keep_functions(entry["config"], sublayer)}
+    cells, sublayers = config.get("cells"), getattr(layer, "cells", None)
+    if isinstance(cells, list) and isinstance(sublayers, list) and len(cells) == len(sublayers):
+        config["cells"] = [{**entry, "config": keep_functions(entry["config"], cell)}
+                           if isinstance(entry, dict) and isinstance(entry.get("config"), dict) else entry
+                           for entry, cell in zip(cells, sublayers)]
+    return config
+
+
 _TRACKABLE = (Layer, Variable, list, tuple, dict)
 
 

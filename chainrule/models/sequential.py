@@ -3,7 +3,7 @@
 from chainrule import _backend
 from chainrule.layers.core.input_layer import InputLayer
 from chainrule.layers.masking_utils import adjust_rank
-from chainrule.layers.layer import Layer, format_shape, shape_tuple
+from chainrule.layers.layer import Layer, format_shape, keep_functions, shape_tuple
 from chainrule.models.model import Model
 from chainrule.ops.node import KerasTensor
 from chainrule.tensor import Tensor
@@ -250,12 +250,14 @@ class Sequential(Model):
     def get_config(self):
         """The model's name, its declared input shape (and its Input's dtype, when that is not
         float32: token ids), the shape it was built for, and each layer's class name and
-        configuration."""
+        configuration (a user's activation function in it as the function itself, so
+        ``from_config`` rebuilds the same model; files name it, see chainrule.saving)."""
         declared = self._declared_input_shape
         config = {"name": self.name, "trainable": self.trainable,
                   "batch_input_shape": None if declared is None else list(declared),
                   "built_input_shape": None if not self.built else list(self.built_input_shape),
-                  "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
+                  "layers": [{"class_name": type(layer).__name__,
+                              "config": keep_functions(layer.get_config(), layer)}
                              for layer in self._sublayers]}
         input_dtype = getattr(self._input_layer, "input_dtype", None)
         if input_dtype not in (None, "float32"):

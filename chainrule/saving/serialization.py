@@ -114,8 +114,9 @@ def _layer_config(layer, where, registered_only=True):
     except NotImplementedError as error:
         raise SavingError(f"{where}: {error}") from None
     for key in ("activation", "recurrent_activation"):
-        if key in config and config[key] is None:  # a user's function: written by its registered name
-            config[key] = _function_name(getattr(layer, key), f"{where}, layer {layer.name}", key)
+        function = getattr(layer, key, None)
+        if key in config and config[key] is None and callable(function):
+            config[key] = _function_name(function, f"{where}, layer {layer.name}", key)  # a user's, by name
     for key, value in list(config.items()):
         if key.endswith("_initializer"):
             config[key] = _initializer_config(value, f"{where}, layer {layer.name}")
@@ -131,6 +132,9 @@ def _layer_config(layer, where, registered_only=True):
         config["layer"] = _layer_config(layer.forward_layer, f"{where}, the layer {layer.name} wraps",
                                         registered_only)
         config["layer"]["config"].update({k: wrapped[k] for k in ("name", "zero_output_for_mask") if k in wrapped})
+        if "backward_layer" in config:  # one the user gave, not the mirror
+            config["backward_layer"] = _layer_config(layer.backward_layer, f"{where}, the backward layer of "
+                                                     f"{layer.name}", registered_only)
     # a user's layer class that is not registered is written by name all the same, as Keras
     # writes it: the file holds no code, and loading finds the class only among the registered
     # ones and the caller's custom_objects
@@ -357,6 +361,18 @@ def _lookup(name, table, kind, where, custom_objects):
                       f"(pass it in custom_objects or call chainrule.saving.register)")
 
 
+def registered_function(name, custom_objects=None):
+    """The function registered (or in ``custom_objects``) as ``name`` when that is not one of
+    chainrule's activation names; else None (a user's layer may take other strings)."""
+    if not isinstance(name, str) or name in activations.ALL:
+        return None
+    for source in (custom_objects or {}, _REGISTERED):
+        found = source.get(name)
+        if found is not None:
+            return found if callable(found) and not isinstance(found, type) else None
+    return None
+
+
 def _construct(cls, config, where):
     if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
         raise SavingError(f"{where}: expected a configuration object, found {config!r}")
@@ -437,14 +453,18 @@ def _read_layer(item, where, custom_objects):
     if isinstance(config, dict):
         config = _read_initializers(config, where, custom_objects)
         for key in ("activation", "recurrent_activation"):
-            name = config.get(key)
-            if isinstance(name, str) and name not in activations.ALL:  # a user's function, registered
-                function = _lookup(name, {}, "activation function", where, custom_objects)
-                if not callable(function) or isinstance(function, type):
-                    raise SavingError(f"{where}: {key} {name!r} names {function!r:.80}, not a function")
+            value = config.get(key)
+            function = registered_function(value, custom_objects)
+            if function is not None:  # a user's activation function, by the name it was registered as
                 config[key] = function
+            elif isinstance(value, str) and value not in activations.ALL and cls.__module__.startswith("chainrule."):
+                raise SavingError(f"{where}: unknown activation function {value!r:.80}; it is neither chainrule's "
+                                  f"nor registered (pass it in custom_objects or call chainrule.saving.register)")
         if cls is layers.Bidirectional or cls is layers.TimeDistributed:
             config["layer"] = _read_layer(config.get("layer"), f"{where}, the wrapped layer", custom_objects)
+        if cls is layers.Bidirectional and config.get("backward_layer") is not None:
+            config["backward_layer"] = _read_layer(config["backward_layer"], f"{where}, the backward layer",
+                                                   custom_objects)
         if cls is layers.RNN:
             config["cell"] = _read_layer(config.get("cell"), f"{where}, the cell", custom_objects)
         if cls is layers.StackedRNNCells:

@@ -283,6 +283,26 @@ def test_bidirectional_keeps_a_users_activation_as_keras_does(kind):
                                rtol=1e-4, atol=1e-4)  # a doubled tanh as the gates doubles float32's rounding
 
 
+def test_bidirectional_of_a_users_cell_without_an_activation():
+    class Cell(cr.layers.Layer):
+        def __init__(self, units, activation=None, **kwargs):  # takes one, keeps none
+            super().__init__(**kwargs)
+            self.units = self.state_size = units
+
+        def build(self, input_shape):
+            self.kernel = self.add_weight(shape=(input_shape[-1] + self.units, self.units), name="kernel")
+
+        def call(self, x, states):
+            h = cr.ops.tanh(cr.ops.matmul(cr.ops.concatenate([x, states[0]], -1), self.kernel))
+            return h, [h]
+
+        def get_config(self):
+            return {**super().get_config(), "units": self.units, "activation": None}
+
+    bi = layers.Bidirectional(layers.RNN(Cell(2)))
+    assert bi(X).shape == (B, 4) and bi.forward_layer.cell is not bi.backward_layer.cell
+
+
 # --- regularizers and constraints (the fused layers and the cells) ---------------------------
 
 REGULARIZED = dict(kernel_regularizer="l2", recurrent_regularizer="l1",

@@ -538,7 +538,8 @@ def test_a_registered_lambda_goes_to_keras_by_name():
 def test_which_arguments_keras_keeps_in_an_operation():
     """keras_config._is_option says which of a keras.ops call's arguments the file keeps in the
     operation's config: exactly the parameters the installed Keras's operation class takes in
-    its constructor; every other argument must be one its call takes, by the same name."""
+    its constructor; every other argument must be one its call takes, by the same name. And the
+    file names each operation Keras has by the module Keras keeps it in."""
     import importlib
     import inspect
 
@@ -552,10 +553,15 @@ def test_which_arguments_keras_keeps_in_an_operation():
             parameters = list(inspect.signature(run).parameters.values())
         except (ValueError, TypeError):
             continue
-        module = "numpy" if name == "get_item" else run.__module__.rpartition(".")[2]
-        cls = getattr(importlib.import_module(f"keras.src.ops.{module}"),
-                      "".join(part.capitalize() for part in name.split("_")), None)
-        if cls is None or run.__name__ != name:  # Keras has no such operation, or an alias's own name
+        module = keras_config._KERAS_OP_MODULES.get(name) or run.__module__.rpartition(".")[2]
+        class_name = "".join(part.capitalize() for part in name.split("_"))
+        cls = getattr(importlib.import_module(f"keras.src.ops.{module}"), class_name, None)
+        if run.__name__ != name:  # an alias: files name the function it is
+            continue
+        if cls is None:  # Keras has no such operation, or keeps it in another module than the file says
+            elsewhere = [m for m in ("core", "image", "linalg", "math", "nn", "numpy")
+                         if hasattr(importlib.import_module(f"keras.src.ops.{m}"), class_name)]
+            wrong += [(name, "is in", elsewhere)] if elsewhere else []
             continue
         checked += 1
         taken, called = set(inspect.signature(cls.__init__).parameters), set(inspect.signature(cls.call).parameters)

@@ -368,6 +368,10 @@ OPERATIONS = {  # Keras keeps some arguments in the operation, others in the cal
     "tile": lambda x: cr.ops.tile(x, (1, 2, 1)),
     "average": lambda x: cr.ops.average(x, 1, cr.ops.abs(x)),
     "amax": lambda x: cr.ops.amax(x, 1, True, initial=0.0),  # recorded as max, whose Keras class takes initial
+    "einsum": lambda x: cr.ops.einsum("bij,bkj->bik", x, x),  # Einsum(subscripts)(*operands)
+    "erf": lambda x: cr.ops.erf(x),  # Keras keeps these three in other modules than chainrule.ops
+    "logsumexp": lambda x: cr.ops.logsumexp(x, -1, True) + x,
+    "norm": lambda x: x / cr.ops.norm(x),  # (with an axis Keras cannot reload even its own file)
 }
 
 
@@ -498,8 +502,9 @@ def test_a_registered_activation_function_saved_by_name(tmp_path, doubled_tanh, 
     x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype(np.float32)
     model.save(tmp_path / f"m{suffix}")
     loaded = cr.models.load_model(tmp_path / f"m{suffix}")
-    inner = loaded.layers[1].forward_layer
-    assert inner.recurrent_activation is doubled_tanh and loaded.layers[1].backward_layer.recurrent_activation is doubled_tanh
+    both = loaded.layers[1]
+    assert both.forward_layer.recurrent_activation is doubled_tanh
+    assert both.backward_layer.recurrent_activation is doubled_tanh
     assert loaded.layers[2].cell.activation is doubled_tanh and loaded.layers[3].activation is doubled_tanh
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     del cr.saving.get_custom_objects()["doubled_tanh"]
@@ -554,3 +559,130 @@ def test_a_bad_input_dtype_is_refused(change, message):
     config = cr.Sequential([cr.Input((5,), dtype="int32"), cr.layers.Embedding(10, 3)]).get_config()
     with pytest.raises(SavingError, match=message):
         cr.models.model_from_config({"class_name": "Sequential", "config": {**config, **change}})
+
+
+def test_get_config_and_from_config_keep_a_users_activation_function():
+    """In memory nothing needs a name: the copy computes what the original does."""
+    def doubled_tanh(x):
+        return cr.ops.tanh(x) * 2.0
+
+    model = cr.Sequential([cr.Input((5, 3)), cr.layers.Bidirectional(cr.layers.LSTM(2, activation=doubled_tanh)),
+                           cr.layers.Dense(2, activation=doubled_tanh)])
+    copy = cr.Sequential.from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype(np.float32)
+    np.testing.assert_array_equal(copy.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert copy.layers[0].backward_layer.activation is doubled_tanh
+
+
+@pytest.mark.parametrize("suffix", [".chainrule", ".keras"])
+def test_a_users_layer_keeps_its_own_activation_strings(tmp_path, suffix):
+    """Only chainrule's layers take "activation" as a function's name; a user's layer may mean
+    anything by it, and gets it back as written."""
+    from chainrule.saving import serialization
+
+    class Gate(cr.layers.Layer):
+        def __init__(self, activation="hard", **kwargs):
+            super().__init__(**kwargs)
+            self.mode = activation
+
+        def call(self, x):
+            return cr.ops.clip(x, 0.0, 1.0)
+
+        def get_config(self):
+            return {**super().get_config(), "activation": self.mode}
+
+    saved = dict(serialization._REGISTERED)
+    try:
+        cr.saving.register(Gate)
+        cr.Sequential([cr.Input((3,)), Gate()]).save(tmp_path / f"m{suffix}")
+        assert cr.models.load_model(tmp_path / f"m{suffix}").layers[0].mode == "hard"
+    finally:
+        serialization._REGISTERED.clear()
+        serialization._REGISTERED.update(saved)
+
+
+def test_an_unregistered_activation_name_is_refused_with_the_way_out(tmp_path):
+    config = cr.Sequential([cr.Input((3,)), cr.layers.Dense(2)]).get_config()
+    config["layers"][0]["config"]["activation"] = "doubled_tanh"
+    with pytest.raises(SavingError, match="unknown activation function 'doubled_tanh'; it is neither chainrule's "
+                                          "nor registered"):
+        cr.models.model_from_config({"class_name": "Sequential", "config": config})
+
+
+@needs_keras
+def test_custom_objects_by_keras_registered_name(tmp_path):
+    """Keras names a registered function "package>name"; custom_objects may use that key."""
+    @keras.saving.register_keras_serializable(package="test_keras_files_co")
+    def tripled(x):
+        return x * 3.0
+
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation=tripled)]).save(tmp_path / "m.keras")
+
+    def ours(x):
+        return x * 3.0
+
+    loaded = cr.models.load_model(tmp_path / "m.keras", custom_objects={"test_keras_files_co>tripled": ours})
+    assert loaded.layers[0].activation is ours
+
+
+@needs_keras
+def test_a_sequential_models_float_input_dtype_is_not_needed(tmp_path):
+    """A floating input is cast to the first layer's dtype; Keras's bfloat16 Input still loads."""
+    theirs = keras.Sequential([keras.Input((4,), dtype="bfloat16"), keras.layers.Dense(2)])
+    theirs.save(tmp_path / "m.keras")
+    ours = cr.models.load_model(tmp_path / "m.keras")
+    assert "input_dtype" not in ours.get_config()
+    x = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), np.asarray(theirs.predict(x, verbose=0), np.float32),
+                               rtol=2e-2, atol=2e-2)
+
+
+@pytest.mark.skipif(np.dtype(np.longdouble).itemsize <= 8, reason="long double is float64 here")
+def test_an_input_dtype_keras_lacks_is_refused_before_writing(tmp_path):
+    x = cr.Input((4,), dtype="longdouble")
+    with pytest.raises(SavingError, match="an input of dtype 'float128', which Keras's inputs do not take"):
+        cr.Model(x, cr.layers.Dense(2)(x)).save(tmp_path / "m.keras")
+    assert not any(tmp_path.iterdir())
+
+
+@needs_keras
+def test_a_keras_einsum_opens_in_chainrule(tmp_path):
+    """Keras keeps einsum's subscripts in the operation and its operands in the call."""
+    x = keras.Input((4, 3))
+    theirs = keras.Model(x, keras.layers.Flatten()(keras.ops.einsum("bij,bkj->bik", x, x)))
+    theirs.save(tmp_path / "m.keras")
+    inputs = RNG.normal(size=(2, 4, 3)).astype("float32")
+    _close(cr.models.load_model(tmp_path / "m.keras").predict(inputs, verbose=0), theirs.predict(inputs, verbose=0))
+
+
+def _two_directions(K):
+    inputs = K.Input((5, 3))
+    both = K.layers.Bidirectional(K.layers.LSTM(3, return_sequences=True),
+                                  backward_layer=K.layers.GRU(3, activation="relu", go_backwards=True,
+                                                              return_sequences=True))
+    return K.Model(inputs, both(inputs))
+
+
+@pytest.mark.parametrize("suffix", [".chainrule", ".keras"])
+def test_a_bidirectional_backward_layer_of_its_own_is_saved(tmp_path, suffix):
+    model = _two_directions(cr)
+    model.save(tmp_path / f"m{suffix}")
+    loaded = cr.models.load_model(tmp_path / f"m{suffix}")
+    assert type(loaded.layers[1].backward_layer).__name__ == "GRU"
+    x = RNG.normal(size=(2, 5, 3)).astype("float32")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    copy = cr.layers.Bidirectional.from_config(model.layers[1].get_config())
+    assert type(copy.backward_layer).__name__ == "GRU" and copy.backward_layer.go_backwards
+
+
+@needs_keras
+def test_a_bidirectional_backward_layer_of_its_own_crosses_both_ways(tmp_path):
+    ours, theirs = _two_directions(cr), _two_directions(keras)
+    theirs.set_weights(ours.get_weights())
+    x = RNG.normal(size=(2, 5, 3)).astype("float32")
+    _close(ours.predict(x, verbose=0), theirs.predict(x, verbose=0))
+    ours.save(tmp_path / "ours.keras")
+    _close(keras.saving.load_model(tmp_path / "ours.keras").predict(x, verbose=0), ours.predict(x, verbose=0))
+    theirs.save(tmp_path / "theirs.keras")
+    _close(cr.models.load_model(tmp_path / "theirs.keras").predict(x, verbose=0), theirs.predict(x, verbose=0))

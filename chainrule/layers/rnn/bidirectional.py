@@ -1,7 +1,7 @@
 """Bidirectional: runs a recurrent layer forwards and a copy of it backwards, and merges them."""
 
 from chainrule.layers.layer import Layer, is_shape
-from chainrule.layers.rnn.rnn import BaseRNN, copy_layer
+from chainrule.layers.rnn.rnn import BaseRNN, copy_layer, deserialize_layer, serialize_layer
 from chainrule.tensor import concatenate
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -34,6 +34,7 @@ class Bidirectional(Layer):
         config = layer.get_config()
         self._wrapped = (type(layer).__name__, config)  # what get_config describes
         self.forward_layer = self.track(copy_layer(layer, name=f"forward_{layer.name}"))
+        self._backward_given = backward_layer is not None  # else a mirror, which get_config need not hold
         if backward_layer is None:
             backward_layer = copy_layer(layer, name=f"backward_{layer.name}", go_backwards=not layer.go_backwards)
         elif not isinstance(backward_layer, BaseRNN) or backward_layer.go_backwards == layer.go_backwards:
@@ -132,7 +133,18 @@ class Bidirectional(Layer):
 
     def get_config(self):
         class_name, config = self._wrapped
-        return {**super().get_config(), "merge_mode": self.merge_mode,
-                "layer": {"class_name": class_name, "config": config}}
+        config = {**super().get_config(), "merge_mode": self.merge_mode,
+                  "layer": {"class_name": class_name, "config": dict(config)}}
+        if self._backward_given:
+            config["backward_layer"] = serialize_layer(self.backward_layer)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("layer", "backward_layer"):
+            if isinstance(config.get(key), dict):
+                config[key] = deserialize_layer(config[key], f"Bidirectional: {key}")
+        return cls(**config)
 
 

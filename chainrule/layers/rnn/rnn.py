@@ -16,7 +16,7 @@ over unchanged and the output is the carried state (zeros with ``zero_output_for
 
 from chainrule import activations, recording
 from chainrule._backend import xp
-from chainrule.layers.layer import InputSpec, Layer, is_shape
+from chainrule.layers.layer import InputSpec, Layer, is_shape, keep_functions
 from chainrule.layers.rnn.cells import CellMath
 from chainrule.tensor import Tensor, linear, stack, where, zeros
 
@@ -491,11 +491,9 @@ class RNN(BaseRNN):
 def copy_layer(layer, **changes):
     """A new layer of ``layer``'s class and configuration (with ``changes``), unbuilt. A user's
     activation function, which ``get_config`` cannot name, is carried over as the function, and
-    a cell (or a stack's cells) is copied the same way, so nothing falls back to a default."""
-    config = {**layer.get_config(), **changes}
-    for key in ("activation", "recurrent_activation"):
-        if key in config and config[key] is None:
-            config[key] = getattr(layer, key)
+    a cell (or a stack's cells) is copied the same way (a user's cell class need not be
+    registered), so nothing falls back to a default."""
+    config = {**keep_functions(layer.get_config(), layer), **changes}
     if isinstance(config.get("cell"), dict):
         config["cell"] = copy_layer(layer.cell)
     if isinstance(config.get("cells"), list):

@@ -36,9 +36,8 @@ Concatenate, Dot
 Flatten, Reshape, Permute, RepeatVector, Cropping1D/2D/3D,   same class
 UpSampling1D/2D/3D, ZeroPadding1D/2D/3D
 SimpleRNN, LSTM, GRU, RNN, SimpleRNNCell, LSTMCell, GRUCell, same class, cells and wrapped layers
-StackedRNNCells, Bidirectional, TimeDistributed              mapped recursively; Bidirectional's
-                                                             ``backward_layer`` only when it is the
-                                                             default mirror of ``layer``; tf.keras 2's
+StackedRNNCells, Bidirectional, TimeDistributed              mapped recursively (Bidirectional's
+                                                             ``backward_layer`` too); tf.keras 2's
                                                              ``implementation``/``time_major`` dropped
 Attention, AdditiveAttention, MultiHeadAttention             same class
 InputLayer, Masking, Identity, Rescaling, Normalization,     same class (no sparse, ragged or optional
@@ -91,6 +90,9 @@ _ANY_VALUE = {
 }
 _INITIALIZER_DEFAULTS = {"input_axes": (None,), "output_axes": (None,)}  # Keras 3.15's VarianceScaling
 _DTYPES = ("float32", "float64")
+# the dtypes of NumPy's that Keras 3's inputs take too (keras/src/backend/common/dtypes.py)
+_INTEGER_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
+_KERAS_INPUT_DTYPES = _INTEGER_DTYPES | {"float16", "float32", "float64"}
 _KERAS_TENSOR = "__keras_tensor__"
 
 
@@ -106,9 +108,10 @@ class _Reading:
     def problem(self, place, layer, class_name, key, value, why):
         self.problems.append((place, layer, class_name, key, value, why))
 
-    def lookup(self, names, table):
+    def lookup(self, names, table, with_key=False):
         """The first of ``names`` (a Keras ``registered_name`` "package>Name" also as "Name")
-        in custom_objects, the registered objects or ``table``; None if none is."""
+        in custom_objects, the registered objects or ``table``; None if none is. With
+        ``with_key``, (the object, the name it was found under)."""
         candidates = []
         for name in names:
             if isinstance(name, str):
@@ -116,8 +119,8 @@ class _Reading:
         for source in (self.custom_objects, serialization.get_custom_objects(), table):
             for name in candidates:
                 if name in source:
-                    return source[name]
-        return None
+                    return (source[name], name) if with_key else source[name]
+        return (None, None) if with_key else None
 
 
 def from_keras(item, where, custom_objects=None, legacy=False):
@@ -249,10 +252,11 @@ def _sequential(config, place, reading, depth, item):
     for i, entry in enumerate(entries):
         where = f"{place}, layer {i}"
         if i == 0 and isinstance(entry, dict) and entry.get("class_name") == "InputLayer":
-            # chainrule's Sequential records its Input as a shape and, unless float32, a dtype
+            # chainrule's Sequential records its Input as a shape and an integer or boolean dtype
+            # (token ids); a floating input is cast to the first layer's dtype, as before
             input_config = _layer(entry, where, reading, depth + 1)["config"]
             result["batch_input_shape"] = input_config.get("batch_shape")
-            if input_config.get("dtype") not in (None, "float32"):
+            if input_config.get("dtype") in _INTEGER_DTYPES:
                 result["input_dtype"] = input_config["dtype"]
             continue
         result["layers"].append(_layer(entry, where, reading, depth + 1))
@@ -293,7 +297,8 @@ def _functional(config, place, reading, depth):
             translated, options = _layer(entry, where, reading, depth + 1), {}
         translated["name"] = entry["name"]
         translated["inbound_nodes"] = [
-            _node(node, f"{where}, node {n}", reading, options, translated["config"].get("function"))
+            _node(node, f"{where}, node {n}", reading, options,
+                  translated["config"]["function"] if operation is not None else None)
             for n, node in enumerate(nodes)]
         result.append(translated)
     inputs = _references(config.get("input_layers"), f"{place}, input_layers", reading)
@@ -399,7 +404,26 @@ def _node(node, place, reading, options, function):
     if function == "get_item" and len(args) == 2 and isinstance(args[1], list):
         args[1] = {"__tuple__": args[1]}  # JSON has no tuples; an index is one, never a list
     kwargs.update(options)
-    return {"args": args, "kwargs": kwargs}
+    return {"args": _options_before_operands(function, args, kwargs), "kwargs": kwargs}
+
+
+def _options_before_operands(function, args, kwargs):
+    """``args`` with the options that come before a ``*operands`` parameter (einsum's
+    subscripts, which Keras keeps in the operation) taken out of ``kwargs`` and put in front, the
+    only way Python passes both."""
+    if function is None or not args:
+        return args
+    from chainrule.layers.core.op_layer import operation
+
+    try:
+        parameters = list(inspect.signature(operation(function)).parameters.values())
+    except (TypeError, ValueError):
+        return args
+    before = next((parameters[:i] for i, p in enumerate(parameters) if p.kind is inspect.Parameter.VAR_POSITIONAL),
+                  None)
+    if not before or not all(p.name in kwargs for p in before):
+        return args
+    return [kwargs.pop(p.name) for p in before] + args
 
 
 def _argument(value, place, depth):
@@ -501,7 +525,9 @@ def _layer(item, place, reading, depth):
         elif key.endswith("_constraint"):
             result[key] = _object(value, where, reading, layer_name, class_name, key,
                                   constraints.ALL_OBJECTS_DICT, "constraint")
-        elif key in ("activation", "recurrent_activation"):
+        elif key in ("activation", "recurrent_activation") and not (
+                user_class and isinstance(value, str) and reading.lookup([value], activations.ALL) is None):
+            # a user's layer may take any string here; chainrule's take a function's name
             result[key] = _activation(value, where, reading, layer_name, class_name, key)
         elif cls is layers.InputLayer and key == "batch_input_shape":
             result["batch_shape"] = value  # tf.keras 2's name
@@ -519,25 +545,21 @@ def _layer(item, place, reading, depth):
                         f"{_KERAS_DEFAULTS[key][0]!r} can be read)")
         else:
             problem(f"not an argument chainrule's {name} takes")
-    if cls is layers.Bidirectional and config.get("backward_layer") is not None:
-        _backward_layer(config, place, reading, layer_name)
+    if cls is layers.Bidirectional and config.get("backward_layer") is not None and not _mirror(config, place):
+        result["backward_layer"] = _layer(config["backward_layer"], f"{place}, backward_layer", reading, depth + 1)
     return {"class_name": name, "config": result}
 
 
-def _backward_layer(config, place, reading, layer_name):
-    """Bidirectional's backward_layer: accepted when it is the mirror Keras (and chainrule) make
-    of ``layer`` by default, which chainrule rebuilds itself."""
+def _mirror(config, place):
+    """Whether Bidirectional's backward_layer is the mirror Keras (and chainrule) make of
+    ``layer`` by default (Keras writes it always), which chainrule rebuilds itself."""
     forward = _entry(config.get("layer"), f"{place}, layer")
     backward = _entry(config["backward_layer"], f"{place}, backward_layer")
     ignore = {"name", "go_backwards"}
-    same = (forward[0] == backward[0]
+    return (forward[0] == backward[0]
             and _unshared({k: v for k, v in forward[1].items() if k not in ignore})
             == _unshared({k: v for k, v in backward[1].items() if k not in ignore})
             and backward[1].get("go_backwards") != forward[1].get("go_backwards"))
-    if not same:
-        reading.problem(place, layer_name, "Bidirectional", "backward_layer", backward[1].get("name"),
-                        "chainrule's Bidirectional makes its backward layer as the mirror of the forward "
-                        "one; a different backward layer is not supported")
 
 
 def _unshared(value):
@@ -584,8 +606,11 @@ def _function_name(value, place, reading, layer, class_name, key, table):
     name, "registered_name", "module"}``. The name must be in ``table`` or registered; the
     module is never imported."""
     if isinstance(value, str):
-        if value in table or reading.lookup([value], {}) is not None:
+        if value in table:
             return value
+        found, found_as = reading.lookup([value], {}, with_key=True)
+        if found is not None:
+            return found_as
         reading.problem(place, layer, class_name, key, value,
                         "a function chainrule does not have and nobody registered")
         return value
@@ -602,9 +627,9 @@ def _function_name(value, place, reading, layer, class_name, key, table):
             short = name.rpartition(">")[2]
             if short in table:
                 return short
-        found = reading.lookup(names, {})
+        found, found_as = reading.lookup(names, {}, with_key=True)
         if callable(found) and not isinstance(found, type):
-            return found.__name__ if reading.lookup([found.__name__], {}) is found else names[0].rpartition(">")[2]
+            return found_as  # the name the caller registered it or passed it in custom_objects under
         module = value.get("module")
         reading.problem(place, layer, class_name, key, f"{module}.{value['config']}" if module else value["config"],
                         "a function that is neither chainrule's nor registered (nothing a file names "
@@ -743,7 +768,8 @@ def _keras_model(item, place, depth):
         if declared is not None:
             layer_list.append({"module": _KERAS_LAYERS, "class_name": "InputLayer",
                                "config": {"batch_shape": list(declared),
-                                          "dtype": config.get("input_dtype") or "float32", "sparse": False,
+                                          "dtype": _keras_input_dtype(config.get("input_dtype"), place),
+                                          "sparse": False,
                                           "ragged": False, "name": f"{config.get('name') or 'sequential'}_input",
                                           "optional": False},
                                "registered_name": None})
@@ -841,12 +867,19 @@ def _named_options(function, args, kwargs, place):
                if key in by_name and not _has_tensor(kwargs[key]) and _is_option(function, by_name[key])}
     if parameters is None:
         return args, kwargs, options
+    varargs = next((i for i, p in enumerate(parameters) if p.kind is inspect.Parameter.VAR_POSITIONAL), None)
     kept, named = [], {}
     for i, value in enumerate(args):
-        parameter = parameters[i] if i < len(parameters) else None
+        if varargs is not None:
+            parameter = parameters[min(i, varargs)]
+        else:
+            parameter = parameters[i] if i < len(parameters) else None
         positional = parameter is not None and parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
         if positional and not _has_tensor(value) and _is_option(function, parameter):
             target = options
+        elif parameter is not None and parameter.kind is inspect.Parameter.VAR_POSITIONAL and not named:
+            kept.append(value)  # einsum's operands: Keras's call takes them by position too
+            continue
         elif named or len(kept) < i:  # an operand after a taken-out option: by its name
             if not positional:
                 raise SavingError(f"{place}: the operation {function} was given arguments by position "
@@ -869,6 +902,10 @@ def _has_tensor(value):
     return False
 
 
+# operations whose Keras class lives in another module than chainrule.ops keeps them in
+_KERAS_OP_MODULES = {"get_item": "numpy", "erf": "math", "logsumexp": "math", "norm": "linalg"}
+
+
 def _keras_operation(entry, place):
     """chainrule's OpLayer as the ``keras.ops`` operation class of that name (``get_item`` ->
     ``GetItem`` in ``keras.src.ops.numpy``, the module of chainrule.ops that holds it)."""
@@ -881,7 +918,7 @@ def _keras_operation(entry, place):
         run = operation(function)
     except ValueError as error:
         raise SavingError(f"{place}: {error}") from None
-    module = "numpy" if function == "get_item" else getattr(run, "__module__", "").rpartition(".")[2]
+    module = _KERAS_OP_MODULES.get(function) or getattr(run, "__module__", "").rpartition(".")[2]
     class_name = "".join(part.capitalize() for part in function.split("_"))
     return ({"module": f"keras.src.ops.{module}", "class_name": class_name, "config": {"name": entry["name"]},
              "registered_name": class_name}, {})
@@ -910,6 +947,15 @@ def _keras_argument(value):
 _CHAINRULE_DEFAULTS = {"input_length": None, "rms_scaling": False}
 
 
+def _keras_input_dtype(value, place):
+    if value is None:
+        return "float32"
+    if value not in _KERAS_INPUT_DTYPES:
+        raise SavingError(f"{place}: an input of dtype {value!r:.80}, which Keras's inputs do not take "
+                          f"(expected one of {sorted(_KERAS_INPUT_DTYPES)})")
+    return value
+
+
 def _keras_layer(item, place, depth):
     if depth > MAX_NESTING:
         raise SavingError(f"{place}: layers nest deeper than {MAX_NESTING} levels")
@@ -925,7 +971,7 @@ def _keras_layer(item, place, depth):
     for key, value in config.items():
         if key == "dtype":
             result[key] = value if class_name == "InputLayer" else _policy(value)
-        elif key in ("layer", "cell") and isinstance(value, dict):
+        elif key in ("layer", "cell", "backward_layer") and isinstance(value, dict):
             result[key] = _keras_layer(value, f"{place}, {key}", depth + 1)
         elif key == "cells" and isinstance(value, list):
             result[key] = [_keras_layer(v, f"{place}, cell {i}", depth + 1) for i, v in enumerate(value)]
@@ -935,7 +981,7 @@ def _keras_layer(item, place, depth):
         elif (key.endswith("_regularizer") or key.endswith("_constraint")) and isinstance(value, dict):
             kind = "regularizers" if key.endswith("_regularizer") else "constraints"
             result[key] = {"module": f"keras.{kind}", "registered_name": None, **value}
-        elif key in ("activation", "recurrent_activation") and isinstance(value, str) and value not in activations.ALL:
+        elif key in ("activation", "recurrent_activation") and serialization.registered_function(value):
             # a registered function by name, which Keras finds among its custom objects
             result[key] = {"module": None, "class_name": "function", "config": value, "registered_name": value}
         elif key in _CHAINRULE_DEFAULTS and not registered:
@@ -952,7 +998,7 @@ def _keras_layer(item, place, depth):
                 result[key] = {"module": None, "class_name": "function", "config": result[key],
                                "registered_name": result[key]}
     if class_name == "InputLayer":
-        result = {"batch_shape": result.get("batch_shape"), "dtype": result.get("dtype") or "float32",
+        result = {"batch_shape": result.get("batch_shape"), "dtype": _keras_input_dtype(result.get("dtype"), place),
                   "sparse": False, "ragged": False, "name": result.get("name"), "optional": False}
     return {"module": _KERAS_LAYERS if not registered else None, "class_name": class_name, "config": result,
             "registered_name": None if not registered else class_name}
